@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+
+from tinycnn import load_model
+from tinycnn.train import main, prepare_images
+
+
+def test_prepare_images_scales_to_unit_range_with_a_channel_axis():
+    images = np.array([[[0, 255], [51, 102]]], dtype=np.uint8)
+    out = prepare_images(images)
+    assert out.shape == (1, 2, 2, 1) and out.dtype == np.float32
+    np.testing.assert_allclose(out[0, :, :, 0], [[0, 1], [0.2, 0.4]])
+
+
+def test_train_command_end_to_end(mnist_dir, tmp_path, capsys):
+    out = tmp_path / "ffnn.npz"
+    code = main(["--model", "ffnn", "--epochs", "1", "--limit", "1000", "--seed", "1",
+                 "--data-dir", str(mnist_dir), "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "Total params: 101,770" in printed and "Epoch 1/1" in printed
+    assert "32/32 [==============================]" in printed
+    accuracy = float(printed.split("test accuracy: ")[1].split()[0])
+    assert accuracy > 0.7
+    model = load_model(out)
+    assert model.metadata["test_accuracy"] == pytest.approx(accuracy, abs=1e-4)
+    assert model.metadata["command"].startswith("python -m tinycnn.train --model ffnn")
+
+
+def test_train_command_reports_bad_data_in_one_line(tmp_path, capsys):
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                 "t10k-labels-idx1-ubyte"):
+        (tmp_path / name).write_bytes(b"\x00\x00\x08\x01garbage")
+    assert main(["--data-dir", str(tmp_path), "--out", str(tmp_path / "m.npz")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and str(tmp_path) in err
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_train_command_usage_errors_exit_2():
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--epochs", "0"])
+    assert exit_info.value.code == 2

@@ -1,0 +1,20 @@
+"""The weights shipped in the package: trained by scripts/reproduce_paper.py, the default model for reading."""
+
+from importlib import resources
+
+import pytest
+
+from tinycnn import load_model
+from tinycnn.train import prepare_images
+
+SHIPPED = resources.files("tinycnn") / "weights" / "paper_cnn.npz"
+
+
+def test_shipped_paper_weights_reach_99_percent_on_mnist_test(mnist_data):
+    _, (x_test, y_test) = mnist_data
+    model = load_model(SHIPPED)
+    assert model.count_params() == 93322
+    _, accuracy = model.evaluate(prepare_images(x_test), y_test)
+    assert accuracy >= 0.99
+    assert model.metadata["test_accuracy"] == pytest.approx(accuracy, abs=1e-4)
+    assert model.metadata["seed"] == 0 and "reproduce_paper.py" in model.metadata["command"]

@@ -1,0 +1,11 @@
+"""tinycnn: the CNN of "Implementation of Handwritten Digit Recognizer using CNN", written with NumPy alone."""
+
+from .layers import Conv2D, Dense, Flatten, MaxPool2D, MaxPooling2D, ReLU, Softmax
+from .losses import SparseCategoricalCrossentropy
+from .model import History, ModelFileError, Sequential, load_model
+from .optimizers import SGD, Adam
+
+__version__ = "0.1.0"
+
+__all__ = ["Conv2D", "Dense", "Flatten", "MaxPool2D", "MaxPooling2D", "ReLU", "Softmax", "SparseCategoricalCrossentropy",
+           "History", "ModelFileError", "Sequential", "load_model", "SGD", "Adam"]

@@ -1,0 +1,30 @@
+"""`tinycnn COMMAND ...`: one entry point for the package's commands.
+
+    tinycnn train --model paper --epochs 5      (same as python -m tinycnn.train)
+"""
+
+import importlib
+import sys
+
+COMMANDS = {
+    "train": ("tinycnn.train", "train the paper's CNN or its feed-forward comparison on MNIST"),
+}
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+        lines = ["usage: tinycnn COMMAND [ARGS ...]", "", "commands:"]
+        lines += [f"  {name:<8} {help_text}" for name, (_, help_text) in COMMANDS.items()]
+        lines += ["", "Run 'tinycnn COMMAND --help' for a command's options."]
+        known = argv and argv[0] in ("-h", "--help")
+        print("\n".join(lines), file=sys.stdout if known else sys.stderr)
+        if argv and not known:
+            print(f"tinycnn: unknown command {argv[0]!r}", file=sys.stderr)
+        return 0 if known else 2
+    module = importlib.import_module(COMMANDS[argv[0]][0])
+    return module.main(argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
