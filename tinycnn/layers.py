@@ -233,10 +233,13 @@ class MaxPooling2D(Layer):
 
     x (N, H, W, C) -> out (N, H // ph, W // pw, C): odd sizes are floored like
     Keras's 'valid' padding (11 -> 5); the last row/column is then dropped.
-    backward routes each output gradient to the position of its window's
-    maximum. Tie rule: when several positions share the maximum, the first one
-    in row-major order of the window gets it all (as PyTorch and TensorFlow do),
-    so the gradient's total is preserved.
+
+    The window's ph * pw positions are visited as ph * pw strided views of x,
+    x[:, di::ph, dj::pw, :], each shaped like the output: the output is their
+    elementwise maximum. backward routes each output gradient to the position
+    that held the maximum. Tie rule: when several positions share the maximum,
+    the first in row-major order of the window gets it all (as PyTorch and
+    TensorFlow do), so no gradient is duplicated.
     """
 
     base_name = "max_pooling2d"
@@ -253,27 +256,27 @@ class MaxPooling2D(Layer):
         h, w, c = input_shape
         return h // self.pool_size[0], w // self.pool_size[1], c
 
-    def _forward(self, x, training):
-        n, h, w, c = x.shape
+    def _window_views(self, x):
+        """The ph * pw views x[:, di::ph, dj::pw, :] (each (N, Ho, Wo, C)), in row-major window order."""
         ph, pw = self.pool_size
-        ho, wo = h // ph, w // pw
-        self.x_shape = x.shape
-        # (N, H, W, C) -> crop -> windows (N, Ho, Wo, C, ph*pw)
-        windows = x[:, :ho * ph, :wo * pw, :].reshape(n, ho, ph, wo, pw, c).transpose(0, 1, 3, 5, 2, 4)
-        windows = windows.reshape(n, ho, wo, c, ph * pw)
-        self.argmax = windows.argmax(axis=-1)
-        return np.take_along_axis(windows, self.argmax[..., None], axis=-1)[..., 0]
+        ho, wo = x.shape[1] // ph, x.shape[2] // pw
+        return [x[:, di:ho * ph:ph, dj:wo * pw:pw, :] for di in range(ph) for dj in range(pw)]
+
+    def _forward(self, x, training):
+        views = self._window_views(x)
+        out = views[0].copy()
+        for view in views[1:]:
+            np.maximum(out, view, out=out)
+        self.x, self.out = x, out
+        return out
 
     def _backward(self, d_out):
-        n, h, w, c = self.x_shape
-        ph, pw = self.pool_size
-        ho, wo = h // ph, w // pw
-        # Put each gradient at its window's argmax, zeros elsewhere: (N, Ho, Wo, C, ph*pw)
-        d_windows = np.zeros((n, ho, wo, c, ph * pw), dtype=d_out.dtype)
-        np.put_along_axis(d_windows, self.argmax[..., None], d_out[..., None], axis=-1)
-        d_x = np.zeros(self.x_shape, dtype=d_out.dtype)
-        d_x[:, :ho * ph, :wo * pw, :] = (
-            d_windows.reshape(n, ho, wo, c, ph, pw).transpose(0, 1, 4, 2, 5, 3).reshape(n, ho * ph, wo * pw, c))
+        d_x = np.zeros_like(self.x, dtype=d_out.dtype)
+        taken = np.zeros(self.out.shape, dtype=bool)  # windows whose maximum has been found already
+        for d_view, x_view in zip(self._window_views(d_x), self._window_views(self.x)):
+            is_max = (x_view == self.out) & ~taken
+            d_view[...] = d_out * is_max
+            taken |= is_max
         return d_x
 
     def get_config(self):

@@ -6,13 +6,16 @@ paper_cnn(): the CNN of the paper's Figure 6, 93,322 parameters.
     -pool-> (5, 5, 64) -conv 3x3x64-> (3, 3, 64) -flatten-> 576 -dense-> 64 -dense-> 10
 
 ffnn(): its feed-forward comparison, Flatten > Dense(128, relu) > Dense(10, softmax), 101,770 parameters.
+
+reader_cnn(): the network the reader uses by default: the paper's layers with an 11th output,
+"not a digit", trained on augmented digits (scripts/train_reader.py), 93,387 parameters.
 """
 
 from .layers import Conv2D, Dense, Flatten, MaxPool2D
 from .model import Sequential
 
 
-def paper_cnn(seed=None):
+def paper_cnn(seed=None, classes=10):
     return Sequential([
         Conv2D(32, 3, activation="relu", input_shape=(28, 28, 1)),
         MaxPool2D(2),
@@ -21,8 +24,12 @@ def paper_cnn(seed=None):
         Conv2D(64, 3, activation="relu"),
         Flatten(),
         Dense(64, activation="relu"),
-        Dense(10, activation="softmax"),
+        Dense(classes, activation="softmax"),
     ], seed=seed)
+
+
+def reader_cnn(seed=None):
+    return paper_cnn(seed, classes=11)
 
 
 def ffnn(seed=None):

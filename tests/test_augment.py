@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+
+from tinycnn import augment
+
+
+def bar_digit():
+    """A 28x28 "1": a vertical bar of ink, uint8 like MNIST."""
+    digit = np.zeros((28, 28), np.uint8)
+    digit[4:24, 12:16] = 255
+    return digit
+
+
+def test_augment_digit_gives_an_mnist_style_image_and_is_reproducible():
+    a = augment.augment_digit(bar_digit(), 1, np.random.default_rng(3), neighbour=bar_digit())
+    b = augment.augment_digit(bar_digit(), 1, np.random.default_rng(3), neighbour=bar_digit())
+    assert a.shape == (28, 28) and a.dtype == np.float32
+    assert 0 <= a.min() and a.max() <= 1 and a.max() > 0.5
+    np.testing.assert_array_equal(a, b)
+
+
+def test_render_scales_to_the_requested_height():
+    image = augment.render(bar_digit(), 56, np.random.default_rng(0))
+    rows = np.flatnonzero((image > 0.5).any(axis=1))
+    assert 36 <= rows[-1] - rows[0] + 1 <= 44  # the bar is 20/28 of the height
+
+
+def test_affine_and_elastic_keep_the_ink():
+    rng = np.random.default_rng(0)
+    image = augment.render(bar_digit(), 60, rng)
+    for transformed in (augment.random_affine(image, rng), augment.elastic(image, rng, alpha=4.0)):
+        assert transformed.shape == image.shape
+        assert transformed.sum() == pytest.approx(image.sum(), rel=0.2)
+
+
+def test_elastic_with_zero_strength_is_the_identity():
+    image = np.random.default_rng(0).random((30, 20))
+    np.testing.assert_allclose(augment.elastic(image, np.random.default_rng(1), alpha=0.0), image, atol=1e-6)
+
+
+def test_crossbar_is_added_to_a_seven_only():
+    mask = np.zeros((60, 40), bool)
+    mask[10:14, 5:35] = True            # the top bar of a 7
+    mask[10:55, 30:34] = True           # its stem (drawn straight for the test)
+    styled = augment.add_style(mask, 7, np.random.default_rng(0))
+    assert styled.sum() > mask.sum()
+    assert augment.add_style(mask, 3, np.random.default_rng(0)) is mask
+
+
+def test_neighbour_bits_touch_the_digit():
+    rng = np.random.default_rng(0)
+    mask = augment.render(bar_digit(), 60, rng) > 0.5
+    joined = augment.add_neighbour_bits(mask, mask, rng)
+    from scipy import ndimage
+    assert joined.sum() > mask.sum()
+    assert ndimage.label(joined, structure=np.ones((3, 3)))[1] == 1  # one blob: the strip touches the digit
+
+
+def test_not_a_digit_examples_are_valid_images():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        image = augment.not_a_digit([bar_digit()], rng)
+        assert image.shape == (28, 28) and image.max() > 0
+
+
+def test_font_digits_skips_missing_fonts():
+    assert augment.font_digits(["/nonexistent/font.ttf"]) == []

@@ -1,0 +1,231 @@
+"""Training data for the reading model: digits made to look like what the reader sees.
+
+The reader never hands the network a clean MNIST image. It hands it a *binary
+mask* cut out of a photo by the segmenter, normalised by `normalize.to_mnist`.
+So every training example here takes the same road:
+
+    source digit (MNIST 28x28, USPS 16x16 or a font glyph), ink in [0, 1]
+      -> scale up to a random height                      (render)
+      -> rotate, slant, stretch                            (random_affine)
+      -> elastic distortion                                (elastic)
+      -> blur, then threshold at a random level            (to_mask)
+      -> thicker or thinner pen                            (change_thickness)
+      -> a crossbar on a 7, a flag or base on a 1          (add_style)
+      -> bits of a neighbouring digit at an edge           (add_neighbour_bits)
+      -> normalize.to_mnist                                (28x28, as the reader does)
+
+`not_a_digit` makes examples of the extra class 10: pieces of digits,
+punctuation, two digits run together, scribbles. The reader uses that class
+to reject a bad segment or to prefer another way of splitting a blob.
+
+Every function takes a numpy Generator `rng`; nothing touches global state.
+"""
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+from scipy import ndimage as ndi
+
+from .normalize import to_mnist
+
+NOT_A_DIGIT = 10  # the extra class of the reading model
+
+
+def render(digit, height, rng):
+    """Ink image (h, w) in [0, 1] or uint8 -> float32 ink image scaled to `height` px, with a margin."""
+    digit = np.asarray(digit, dtype=np.float32)
+    if digit.max() > 1:
+        digit = digit / 255.0
+    h, w = digit.shape
+    width = max(1, round(w * height / h * rng.uniform(0.85, 1.15)))
+    image = Image.fromarray(digit).resize((width, height), Image.Resampling.BICUBIC)
+    margin = height // 3
+    return np.pad(np.clip(np.asarray(image), 0, 1), margin)
+
+
+def random_affine(image, rng, max_rotation=12.0, max_shear=0.3):
+    """Rotate by up to max_rotation degrees and slant (shear x by y) by up to max_shear, about the centre."""
+    angle = np.radians(rng.uniform(-max_rotation, max_rotation))
+    shear = rng.uniform(-max_shear, max_shear)
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    matrix = rotation @ np.array([[1.0, 0.0], [shear, 1.0]])  # (row, col) coordinates: col += shear * row
+    centre = (np.array(image.shape) - 1) / 2
+    offset = centre - matrix @ centre
+    return ndi.affine_transform(image, matrix, offset=offset, order=1)
+
+
+def elastic(image, rng, alpha=None, grid=4):
+    """Elastic distortion (after Simard et al., 2003): move each pixel along a smooth random field.
+
+    The field is random on a coarse grid x grid lattice and interpolated smoothly (cubic) to the
+    image size, which makes it as smooth as Simard's Gaussian-filtered noise at a fraction of the
+    cost. alpha, the largest displacement in pixels, is up to 8% of the image size by default."""
+    h, w = image.shape
+    alpha = rng.uniform(0.0, 0.08) * min(h, w) if alpha is None else alpha
+    coarse = rng.uniform(-1.0, 1.0, size=(2, grid, grid)).astype(np.float32)
+    dy, dx = (np.asarray(Image.fromarray(field).resize((w, h), Image.Resampling.BICUBIC)) for field in coarse)
+    rows, cols = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+    return ndi.map_coordinates(image, [rows + alpha * dy, cols + alpha * dx], order=1)
+
+
+def to_mask(image, rng):
+    """Blur a little (a soft camera) and threshold at a random level, as the segmenter would."""
+    blurred = ndi.gaussian_filter(image, rng.uniform(0.0, 0.025) * min(image.shape))
+    return blurred > rng.uniform(0.3, 0.6) * blurred.max()
+
+
+def change_thickness(mask, rng, max_change=0.05):
+    """Grow or shrink the pen by up to max_change of the digit height on each side."""
+    radius = rng.uniform(-max_change, max_change) * ndi.find_objects(mask.astype(np.int8))[0][0].stop
+    if abs(radius) < 0.5:
+        return mask
+    if radius > 0:
+        return ndi.distance_transform_edt(~mask) <= radius
+    thinner = ndi.distance_transform_edt(mask) > -radius
+    return thinner if thinner.sum() > 0.3 * mask.sum() else mask
+
+
+def _ink_box(mask):
+    rows, cols = ndi.find_objects(mask.astype(np.int8))[0]
+    return rows.start, rows.stop, cols.start, cols.stop
+
+
+def _stroke(mask):
+    """A pen width for drawing extra strokes: about the mask's own."""
+    distance = ndi.distance_transform_edt(mask)
+    return max(1, int(round(2 * np.percentile(distance[mask], 90))))
+
+
+def add_style(mask, label, rng):
+    """Handwriting styles MNIST rarely shows: a crossbar through the stem of a 7,
+    a flag and a base on a 1. Other digits are returned as they are."""
+    if label not in (1, 7):
+        return mask
+    top, bottom, left, right = _ink_box(mask)
+    height = bottom - top
+    pad = height // 3
+    image = Image.fromarray(np.pad(mask, pad).astype(np.uint8) * 255)
+    draw = ImageDraw.Draw(image)
+    width = _stroke(mask)
+    top, bottom, left, right = top + pad, bottom + pad, left + pad, right + pad
+    if label == 7:
+        row = int(top + height * rng.uniform(0.45, 0.6))
+        ink_cols = np.flatnonzero(np.asarray(image)[row] > 0)
+        centre = ink_cols.mean() if ink_cols.size else (left + right) / 2
+        half = height * rng.uniform(0.15, 0.25)
+        draw.line([(centre - half, row), (centre + half, row)], fill=255, width=width)
+    else:
+        top_cols = np.flatnonzero(np.asarray(image)[top + 1] > 0)
+        x_top = top_cols.mean() if top_cols.size else (left + right) / 2
+        if rng.random() < 0.8:  # the flag
+            draw.line([(x_top, top), (x_top - height * rng.uniform(0.2, 0.35), top + height * rng.uniform(0.15, 0.3))],
+                      fill=255, width=width)
+        if rng.random() < 0.5:  # the base
+            bottom_cols = np.flatnonzero(np.asarray(image)[bottom - 2] > 0)
+            x_bottom = bottom_cols.mean() if bottom_cols.size else x_top
+            half = height * rng.uniform(0.15, 0.3)
+            draw.line([(x_bottom - half, bottom - width // 2), (x_bottom + half, bottom - width // 2)], fill=255,
+                      width=width)
+    return np.asarray(image) > 0
+
+
+def add_neighbour_bits(mask, neighbour, rng, max_fraction=0.3):
+    """Join a strip of another digit's mask to the left or right edge of `mask`, touching it:
+    what a segment looks like after touching digits were split not quite at the right place."""
+    top, bottom, left, right = _ink_box(neighbour)
+    strip_width = max(2, int((right - left) * rng.uniform(0.08, max_fraction)))
+    on_left = rng.random() < 0.5
+    strip = neighbour[top:bottom, right - strip_width:right] if on_left else neighbour[top:bottom, left:left + strip_width]
+    m_top, m_bottom, m_left, m_right = _ink_box(mask)
+    height = m_bottom - m_top
+    strip = np.asarray(Image.fromarray(strip.astype(np.uint8) * 255).resize(
+        (max(1, strip.shape[1] * height // max(strip.shape[0], 1)), height)), dtype=bool)
+    width = strip.shape[1]
+    out = np.pad(mask, ((0, 0), (width, width)))
+    overlap = max(1, width // 4)  # so the strip touches the digit, as in a blob that was cut
+    column = m_left + overlap if on_left else m_right + width - overlap  # out's columns are shifted by width
+    out[m_top:m_bottom, column:column + width] |= strip
+    return out
+
+
+def augment_digit(digit, label, rng, neighbour=None, style_probability=0.3, neighbour_probability=0.15):
+    """One source digit (ink image) -> a (28, 28) float32 training example, through the reader's normalisation."""
+    height = int(rng.integers(28, 90))
+    image = elastic(random_affine(render(digit, height, rng), rng), rng)
+    mask = to_mask(image, rng)
+    if not mask.any():
+        mask = render(digit, height, rng) > 0.5
+    mask = change_thickness(mask, rng)
+    if rng.random() < style_probability:
+        mask = add_style(mask, label, rng)
+    if neighbour is not None and rng.random() < neighbour_probability:
+        mask = add_neighbour_bits(mask, to_mask(render(neighbour, height, rng), rng), rng)
+    return to_mnist(mask)
+
+
+def not_a_digit(digits, rng):
+    """A (28, 28) example of class 10, built from random source digits (a list of ink images)."""
+    kind = rng.choice(["piece", "pair", "punctuation", "scribble"], p=[0.35, 0.3, 0.2, 0.15])
+    height = int(rng.integers(40, 80))
+    first = to_mask(random_affine(render(digits[rng.integers(len(digits))], height, rng), rng), rng)
+    if kind == "piece":  # the left or right quarter to half of a digit: what a wrong cut leaves
+        top, bottom, left, right = _ink_box(first)
+        cut = left + int((right - left) * rng.uniform(0.25, 0.45))
+        mask = first[:, :cut] if rng.random() < 0.5 else first[:, right - (cut - left):]
+    elif kind == "pair":  # two digits run together
+        second = to_mask(random_affine(render(digits[rng.integers(len(digits))], height, rng), rng), rng)
+        mask = add_neighbour_bits(first, second, rng, max_fraction=1.0)
+    elif kind == "punctuation":
+        mask = punctuation(rng)
+    else:
+        mask = scribble(rng)
+    if not mask.any():
+        mask = scribble(rng)
+    return to_mnist(mask)
+
+
+def punctuation(rng, size=60):
+    """A dot, comma, dash, equals sign or slash, drawn with a pen of random width."""
+    image = Image.new("L", (size, size))
+    draw = ImageDraw.Draw(image)
+    pen = int(rng.integers(3, 9))
+    mark = rng.choice(["dot", "comma", "dash", "equals", "slash"])
+    if mark == "dot":
+        draw.ellipse([25, 25, 25 + pen * 2, 25 + pen * 2], fill=255)
+    elif mark == "comma":
+        draw.ellipse([25, 20, 25 + pen * 2, 20 + pen * 2], fill=255)
+        draw.line([(25 + pen * 2, 20 + pen), (20, 40)], fill=255, width=pen)
+    elif mark == "dash":
+        draw.line([(10, 30), (10 + int(rng.integers(15, 40)), 30 + int(rng.integers(-3, 4)))], fill=255, width=pen)
+    elif mark == "equals":
+        length = int(rng.integers(15, 40))
+        draw.line([(10, 24), (10 + length, 24)], fill=255, width=pen)
+        draw.line([(10, 36), (10 + length, 36)], fill=255, width=pen)
+    else:
+        draw.line([(40, 5), (15, 55)], fill=255, width=pen)
+    return np.asarray(image) > 0
+
+
+def scribble(rng, size=60):
+    """A short random pen path: smudges, stray marks, bits of ruled lines."""
+    image = Image.new("L", (size, size))
+    points = [tuple(p) for p in rng.uniform(10, size - 10, size=(int(rng.integers(2, 5)), 2))]
+    ImageDraw.Draw(image).line(points, fill=255, width=int(rng.integers(2, 8)))
+    return np.asarray(image) > 0
+
+
+def font_digits(font_paths, size=64):
+    """Render 0-9 in each font -> list of (ink image float32 (h, w), label). Fonts that fail are skipped."""
+    glyphs = []
+    for path in font_paths:
+        try:
+            font = ImageFont.truetype(str(path), size)
+        except OSError:
+            continue
+        for label in range(10):
+            image = Image.new("L", (size * 2, size * 2))
+            ImageDraw.Draw(image).text((size // 2, size // 4), str(label), font=font, fill=255)
+            ink = np.asarray(image, dtype=np.float32) / 255
+            if ink.max() > 0.5:
+                top, bottom, left, right = _ink_box(ink > 0.5)
+                glyphs.append((ink[top:bottom, left:right], label))
+    return glyphs
