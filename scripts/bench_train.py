@@ -11,7 +11,6 @@ OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE slow current numpy on some machines: unset 
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys

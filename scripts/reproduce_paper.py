@@ -45,7 +45,7 @@ def main(argv=None):
             }
             model.save(args.save_weights)
             print(f"Saved {args.save_weights}")
-    print(f"\n| model | paper train | tinycnn train | paper test | tinycnn test | tinycnn s/epoch |")
+    print("\n| model | paper train | tinycnn train | paper test | tinycnn test | tinycnn s/epoch |")
     print("|---|---|---|---|---|---|")
     for name, train_accuracy, test_accuracy, seconds in rows:
         paper_train, paper_test = PAPER[name]

@@ -1,5 +1,6 @@
 """`tinycnn COMMAND ...`: one entry point for the package's commands.
 
+    tinycnn read IMAGE ...                      (same as python -m tinycnn.read)
     tinycnn train --model paper --epochs 5      (same as python -m tinycnn.train)
 """
 
@@ -7,7 +8,11 @@ import importlib
 import sys
 
 COMMANDS = {
+    "read": ("tinycnn.read", "print the handwritten numbers read from images"),
     "train": ("tinycnn.train", "train the paper's CNN or its feed-forward comparison on MNIST"),
+    "explain": ("tinycnn.explain", "draw one digit's trip through the network as PNGs and an HTML page"),
+    "plot": ("tinycnn.plot", "draw loss and accuracy curves from a --history JSON file"),
+    "serve": ("tinycnn.serve.__main__", "a local web page to draw a digit or read a photo of a number"),
 }
 
 

@@ -1,0 +1,347 @@
+"""Tests for tinycnn.segment on small drawn images: each step, then the whole pipeline."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from PIL import Image, ImageDraw
+
+from tinycnn import segment as seg
+
+H = 40  # digit height used by the drawings
+STROKE = 5
+
+
+def _glyph(draw, char, x, y, h, stroke):
+    """Draw one character with its top-left corner at (x, y); return its advance width."""
+    w = int(0.6 * h)
+
+    def line(*points):
+        draw.line(points, fill=0, width=stroke)
+
+    if char == "1":
+        line((x + w // 2, y), (x + w // 2, y + h))
+    elif char == "l":  # a "1" leaning 15 degrees, as in slanted handwriting
+        line((x + w // 2 + round(0.27 * h), y), (x + w // 2, y + h))
+    elif char == "7":
+        line((x, y), (x + w, y))
+        line((x + w, y), (x + w // 3, y + h))
+    elif char == "0":
+        draw.ellipse((x, y, x + w, y + h), outline=0, width=stroke)
+    elif char == "4":
+        line((x + 2 * w // 3, y), (x, y + 2 * h // 3))
+        line((x, y + 2 * h // 3), (x + w, y + 2 * h // 3))
+        line((x + 2 * w // 3, y), (x + 2 * w // 3, y + h))
+    elif char in "5S":  # "S" is a 5 whose top bar is not joined to the rest
+        gap = h // 6 if char == "S" else 0
+        line((x + (stroke if gap else 0), y), (x + w, y))
+        line((x, y + gap), (x, y + h // 2))
+        draw.arc((x - w // 4, y + h // 3, x + w, y + h), -130, 140, fill=0, width=stroke)
+    elif char == ".":
+        draw.ellipse((x, y + h - 6, x + 6, y + h), fill=0)
+        return 8
+    elif char == ",":
+        line((x + 4, y + h - 5), (x, y + h + 4))
+        return 8
+    elif char == "-":
+        line((x, y + h // 2), (x + w, y + h // 2))
+    elif char == "=":
+        line((x, y + 2 * h // 5), (x + w, y + 2 * h // 5))
+        line((x, y + 3 * h // 5), (x + w, y + 3 * h // 5))
+    elif char == "/":
+        line((x, y + h), (x + w, y))
+    elif char != " ":
+        raise ValueError(char)
+    return w
+
+
+def render(text, h=H, stroke=STROKE, size=(420, 200), origin=(20, 30), spacing=10, word=40):
+    """Black digits on white paper as (H, W) float32 in [0, 1], plus the digits' boxes.
+
+    Characters: 0 1 4 5 7, l (slanted 1), S (5 with a detached bar), . , - = /,
+    space (a word gap of `word` px) and newline. Boxes are (x0, y0, x1, y1).
+    """
+    image = Image.new("L", size, 255)
+    draw = ImageDraw.Draw(image)
+    x, y = origin
+    boxes = []
+    for char in text:
+        if char == "\n":
+            x, y = origin[0], y + int(1.8 * h)
+        elif char == " ":
+            x += word
+        else:
+            advance = _glyph(draw, char, x, y, h, stroke)
+            if char.isdigit() or char in "lS":
+                boxes.append((x, y, x + advance, y + h))
+            x += advance + spacing
+    return np.asarray(image, dtype=np.float32) / 255.0, boxes
+
+
+def centres(result):
+    """(cx, cy) of every segment's box, in reading order."""
+    return [(x + w / 2, y + h / 2) for x, y, w, h in (s.box for s in result.segments)]
+
+
+def assert_finds(result, boxes):
+    """One segment per drawn digit, in order, each centred inside its drawn box."""
+    assert len(result.segments) == len(boxes), [s.box for s in result.segments]
+    for (cx, cy), (x0, y0, x1, y1) in zip(centres(result), boxes):
+        assert x0 - 3 <= cx <= x1 + 3 and y0 - 3 <= cy <= y1 + 3
+
+
+def iou(a, b):
+    return (a & b).sum() / (a | b).sum()
+
+
+# --- binarize -------------------------------------------------------------
+
+
+def test_otsu_threshold_splits_a_bimodal_image():
+    rng = np.random.default_rng(0)
+    gray = np.where(rng.random((60, 60)) < 0.3, 0.2, 0.8) + rng.normal(0, 0.03, (60, 60))
+    t = seg.otsu_threshold(gray)
+    assert 0.3 < t < 0.7
+    assert ((gray < t) == (gray < 0.5)).all()
+
+
+def test_otsu_threshold_of_a_constant_image_is_its_value():
+    assert seg.otsu_threshold(np.full((5, 5), 0.4)) == pytest.approx(0.4)
+
+
+def test_polarity_dark_on_light_and_light_on_dark_give_the_same_mask():
+    gray, _ = render("1704")
+    dark_ink = seg.binarize(gray)
+    assert dark_ink.mean() < 0.2 and dark_ink[gray < 0.5].all()
+    assert (seg.binarize(1.0 - gray) == dark_ink).all()
+    assert seg.ink_is_light(1.0 - gray) and not seg.ink_is_light(gray)
+
+
+def test_blank_paper_has_no_ink():
+    rng = np.random.default_rng(1)
+    paper = 0.9 + rng.normal(0, 0.01, (80, 120))
+    assert not seg.binarize(paper).any()
+    assert seg.segment(paper).segments == []
+
+
+def _badly_lit(gray):
+    """Light falling off from left to right, and a hard-edged shadow over the lower right."""
+    h, w = gray.shape
+    light = np.tile(np.linspace(1.0, 0.55, w), (h, 1))
+    light[h // 2 :, w // 2 :] *= 0.5
+    return (gray * light).astype(np.float32)
+
+
+def test_adaptive_threshold_handles_a_gradient_and_a_shadow():
+    gray, _ = render("1704\n4071")
+    truth = gray < 0.5
+    lit = _badly_lit(gray)
+    assert iou(seg.binarize(lit, "otsu"), truth) < 0.5  # a global threshold fails...
+    adaptive = seg.binarize(lit, "adaptive")
+    assert iou(adaptive, truth) > 0.9  # ...dividing out the lighting works
+    assert (seg.binarize(lit, "auto") == adaptive).all()
+
+
+def test_auto_uses_otsu_on_evenly_lit_paper():
+    gray, _ = render("1704")
+    assert not seg.lighting_is_uneven(seg.paper_background(gray))
+    assert (seg.binarize(gray, "auto") == seg.binarize(gray, "otsu")).all()
+
+
+def test_binarize_rejects_an_unknown_method():
+    with pytest.raises(ValueError, match="method"):
+        seg.binarize(np.zeros((4, 4)), "sauvola")
+
+
+# --- lines and boxes ------------------------------------------------------
+
+
+def test_ruled_line_and_underline_are_removed_but_digits_kept():
+    clean, boxes = render("1704 57")
+    ruled = clean.copy()
+    ruled[60:63, :] = 0.0  # a ruled line through the lower half of the digits
+    ruled[75:78, 10:400] = 0.0  # an underline just below them
+    ink = seg.binarize(ruled)
+    kept = seg.remove_lines(ink, digit_height=H)
+    digits = clean < 0.5
+    assert not kept[76, :].any()  # the underline is gone
+    assert not kept[61, 250:].any()  # the ruled line is gone where there are no digits
+    assert (kept & digits).sum() > 0.97 * digits.sum()  # strokes crossing the line are given back
+    assert_finds(seg.segment(ruled), boxes)
+
+
+def test_a_sevens_top_bar_is_not_a_line():
+    gray, _ = render("7")
+    ink = seg.binarize(gray)
+    assert (seg.remove_lines(ink, digit_height=H) == ink).all()
+
+
+def test_digits_in_printed_boxes():
+    gray, boxes = render("1704", spacing=26, origin=(30, 40))
+    gray[33:35, 10:300] = 0.0  # a row of printed boxes, 1.3 digits tall: top...
+    gray[85:87, 10:300] = 0.0  # ...and bottom
+    for x0, _, x1, _ in boxes:  # and a side left of each digit, as tall and thin as a "1"
+        left = (x0 + x1) // 2 - 28
+        gray[33:87, left : left + 2] = 0.0
+    assert_finds(seg.segment(gray), boxes)
+
+
+# --- components -----------------------------------------------------------
+
+
+def test_specks_are_removed():
+    clean, boxes = render("1704")
+    noisy = clean.copy()
+    rng = np.random.default_rng(2)
+    ys, xs = rng.integers(0, 199, 60), rng.integers(0, 420, 60)
+    noisy[ys, xs] = 0.0
+    noisy[ys[:20] + 1, xs[:20]] = 0.0  # some specks 2 px tall
+    assert_finds(seg.segment(noisy), boxes)
+
+
+def test_junk_at_the_border_is_removed():
+    gray, boxes = render("1704", origin=(60, 60))
+    gray[:, :25] = 0.1  # a dark band along the left edge: the table under the paper
+    assert_finds(seg.segment(gray), boxes)
+
+
+@pytest.mark.parametrize("text", ["10.7", "4-7=1", "1/7", "70-", "7,4", "l0/1"])
+def test_separators_are_removed_and_ones_kept(text):
+    gray, boxes = render(text)
+    assert_finds(seg.segment(gray), boxes)
+
+
+def test_slanted_one_is_not_a_slash():
+    gray, _ = render("l")
+    mask = seg.binarize(gray)
+    assert not seg.is_punctuation(mask[seg._ink_slices(mask)], line_height=H)
+    slash = seg.binarize(render("/")[0])
+    assert seg.is_punctuation(slash[seg._ink_slices(slash)], line_height=H)
+
+
+def test_a_five_with_a_detached_top_bar_is_merged():
+    gray, boxes = render("S0")
+    assert len(seg.components(seg.binarize(gray))[1]) == 3  # bar, body of the 5, and the 0
+    result = seg.segment(gray)
+    assert_finds(result, boxes)
+    x, y, w, h = result.segments[0].box
+    assert h >= H - 2  # the bar is part of the 5
+    assert result.segments[0].mask[:3].any()
+
+
+def test_stacked_digits_from_two_lines_are_not_merged():
+    gray, boxes = render("7\n1", h=30)
+    assert_finds(seg.segment(gray), boxes)
+
+
+# --- lines of text, ordering, word gaps -----------------------------------
+
+
+def test_two_lines_in_reading_order():
+    gray, boxes = render("147\n05")
+    result = seg.segment(gray)
+    assert_finds(result, boxes)
+    assert [s.line for s in result.segments] == [0, 0, 0, 1, 1]
+    assert [len(line) for line in result.lines()] == [3, 2]
+
+
+def test_word_gap_tells_12_7_from_127():
+    spaced = seg.segment(render("14 7")[0])
+    joined = seg.segment(render("147")[0])
+    assert [s.gap_before for s in spaced.segments] == [False, False, True]
+    assert [s.gap_before for s in joined.segments] == [False, False, False]
+
+
+def test_word_gaps_relative_to_the_writers_spacing():
+    tight = [(0, 0, 20, 40), (24, 0, 20, 40), (80, 0, 20, 40)]
+    assert seg.word_gaps(tight, line_height=40) == [False, False, True]
+    wide = [(0, 0, 20, 40), (45, 0, 20, 40), (90, 0, 20, 40), (135, 0, 20, 40)]
+    assert seg.word_gaps(wide, line_height=40) == [False] * 4  # evenly spaced: one number
+    assert seg.word_gaps([(0, 0, 20, 40)], line_height=40) == [False]
+    assert seg.word_gaps([(0, 0, 20, 40), (60, 0, 20, 40)], line_height=40) == [False, False]  # a lone pair...
+    assert seg.word_gaps([(0, 0, 20, 40), (80, 0, 20, 40)], line_height=40) == [False, True]  # ...needs a wide gap
+
+
+def test_segment_masks_hold_only_their_own_ink():
+    gray, _ = render("l0", spacing=0)
+    result = seg.segment(gray)
+    assert len(result.segments) == 2
+    one, zero = result.segments
+    assert one.box[0] + one.box[2] > zero.box[0]  # the boxes overlap, the ink does not touch
+    for s in result.segments:
+        x, y, w, h = s.box
+        assert s.mask.shape == (h, w)
+        assert (s.mask <= result.ink[y : y + h, x : x + w]).all()
+    assert one.mask.sum() + zero.mask.sum() == result.ink.sum()
+
+
+# --- touching digits ------------------------------------------------------
+
+
+def _touching_zeros():
+    """Two 0s drawn so that they touch: one blob."""
+    gray, _ = render("00", spacing=-4)
+    mask = seg.binarize(gray)
+    return mask[seg._ink_slices(mask)]
+
+
+def _prefers_digit_shapes(pieces):
+    """A stand-in for the classifier: pieces shaped like a digit (w/h near 0.7) score high."""
+    return -max(abs(p.shape[1] / p.shape[0] - 0.7) for p in pieces)
+
+
+def test_candidate_cuts_find_where_two_zeros_touch():
+    mask = _touching_zeros()
+    touch = mask.shape[1] // 2
+    cuts = seg.candidate_cuts(mask)
+    assert any(abs(x - touch) <= 3 for x in cuts)
+    assert all(1 <= x < mask.shape[1] - 1 for x in cuts)
+
+
+def test_split_blob_keeps_the_split_the_scorer_likes():
+    mask = _touching_zeros()
+    assert seg.looks_like_several(mask.shape[1], mask.shape[0], typical_width=mask.shape[0] * 0.6)
+    pieces = seg.split_blob(mask, score_fn=_prefers_digit_shapes)
+    assert len(pieces) == 2
+    assert abs(pieces[0].shape[1] - pieces[1].shape[1]) <= 4
+    calls = []
+    seg.split_blob(mask, score_fn=lambda pieces: calls.append(len(pieces)) or len(pieces) == 1)
+    assert min(calls) == 1 and max(calls) >= 2  # one piece was a candidate too
+    assert len(seg.split_blob(mask, score_fn=lambda pieces: len(pieces) == 1)) == 1
+
+
+def test_split_blob_without_a_scorer_cuts_by_width():
+    mask = _touching_zeros()
+    assert len(seg.split_blob(mask)) == 2
+    assert len(seg.split_blob(mask, n=3)) == 3
+
+
+def test_segment_splits_touching_digits():
+    gray, boxes = render("100", spacing=-4)
+    for score_fn in (None, _prefers_digit_shapes):
+        assert_finds(seg.segment(gray, score_fn=score_fn), boxes)
+
+
+def test_a_single_digit_is_not_flagged_as_several():
+    gray, _ = render("4")
+    mask = seg.binarize(gray)
+    h, w = mask[seg._ink_slices(mask)].shape
+    assert not seg.looks_like_several(w, h)
+
+
+def test_segment_rejects_a_colour_image():
+    with pytest.raises(ValueError, match="shape"):
+        seg.segment(np.zeros((4, 4, 3)))
+
+
+@settings(max_examples=25, deadline=None)
+@given(arrays(np.float32, st.tuples(st.integers(1, 60), st.integers(1, 60)), elements=st.floats(0, 1, width=32)))
+def test_any_image_gives_consistent_segments(gray):
+    result = seg.segment(gray)
+    assert result.ink.shape == gray.shape
+    for s in result.segments:
+        x, y, w, h = s.box
+        assert s.mask.shape == (h, w) and s.mask.any()
+        assert 0 <= x and 0 <= y and x + w <= gray.shape[1] and y + h <= gray.shape[0]
+    assert [s.line for s in result.segments] == sorted(s.line for s in result.segments)

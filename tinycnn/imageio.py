@@ -1,0 +1,180 @@
+"""Load any photo or scan as a grayscale float image: the first step of reading digits.
+
+The reading pipeline runs left to right, and each module imports only those to
+its left:
+
+    image file -> imageio -> segment -> normalize -> model
+                  (gray)     (digit boxes, lines)  (28x28 MNIST-style)
+
+`load_grayscale` turns whatever a phone or scanner produced into one array of
+shape (H, W), dtype float32, values in [0, 1] with 0 = black and 1 = white:
+
+    >>> gray = load_grayscale("marks.jpg")  # doctest: +SKIP
+    >>> gray.shape, gray.dtype  # doctest: +SKIP
+    ((1200, 1600), dtype('float32'))
+    >>> load_grayscale(np.array([[0, 255]], dtype=np.uint8))  # arrays and PIL images work too
+    array([[0., 1.]], dtype=float32)
+
+Along the way it applies the camera's EXIF rotation, flattens transparency onto
+white paper, and scales 16-bit and float images into [0, 1]. Every bad input
+raises `ImageError` with one line that names the file and the problem.
+"""
+
+import os
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# A 50-megapixel image already takes 200 MB as float32, and phone cameras top
+# out around 50 MP; anything larger is more likely a decompression bomb (a tiny
+# file that claims to be gigantic) than a page of handwriting.
+MAX_PIXELS = 50_000_000
+
+# What Pillow raises while decoding a broken file: truncated data (OSError),
+# malformed chunks (SyntaxError), bad sizes or modes (ValueError), short reads.
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError)
+
+# Weights of ITU-R BT.601 luma, the formula Pillow's convert("L") uses too.
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+class ImageError(ValueError):
+    """An image that cannot be read; the message is one line naming the file and the problem."""
+
+
+def load_grayscale(source):
+    """Read `source` as a grayscale image.
+
+    Args:
+        source: a path (str or os.PathLike), a PIL.Image.Image, or a numpy array
+            of shape (H, W), (H, W, 1), (H, W, 3) RGB or (H, W, 4) RGBA.
+
+    Returns:
+        Array of shape (H, W), float32, in [0, 1]; 0 is black and 1 is white.
+
+    Raises:
+        ImageError: missing file, directory, empty file, not an image, truncated
+            or corrupt data, more than MAX_PIXELS pixels, or zero width/height.
+    """
+    if isinstance(source, np.ndarray):
+        return _array_to_gray(source, "<array>")
+    if isinstance(source, Image.Image):
+        name = getattr(source, "filename", "") or "<PIL image>"
+        return _pil_to_gray(source, name)
+    if isinstance(source, (str, bytes, os.PathLike)):
+        return _load_path(os.fsdecode(source))
+    raise ImageError(f"{source!r}: expected a path, a PIL image or a numpy array, got {type(source).__name__}")
+
+
+def _load_path(path):
+    """Open the file at `path`, check it before decoding, then decode and convert it."""
+    if not os.path.exists(path):
+        raise ImageError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise ImageError(f"{path}: is a directory, not an image file")
+    if os.path.getsize(path) == 0:
+        raise ImageError(f"{path}: empty file (0 bytes)")
+    with warnings.catch_warnings():
+        # Pillow only *warns* between its own limit and twice that; make it an error.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(path) as image:  # reads the header only
+                return _pil_to_gray(image, path)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ImageError(f"{path}: image too large (over Pillow's decompression-bomb limit)") from None
+        except UnidentifiedImageError:
+            raise ImageError(f"{path}: not an image file (or a format Pillow cannot read)") from None
+        except PermissionError:
+            raise ImageError(f"{path}: permission denied") from None
+        except OSError as error:
+            raise ImageError(f"{path}: cannot read ({_one_line(error)})") from None
+
+
+def _pil_to_gray(image, name):
+    """Check size, decode fully, apply EXIF rotation, convert to (H, W) float32 in [0, 1]."""
+    width, height = image.size
+    if width == 0 or height == 0:
+        raise ImageError(f"{name}: zero-sized image ({width}x{height})")
+    if width * height > MAX_PIXELS:
+        raise ImageError(f"{name}: image too large ({width}x{height} = {width * height} pixels, limit {MAX_PIXELS})")
+    try:
+        image.load()  # force the full decode now, so a truncated file fails here
+        image = ImageOps.exif_transpose(image)
+    except _DECODE_ERRORS as error:
+        raise ImageError(f"{name}: corrupt or truncated image ({_one_line(error)})") from None
+    return _convert(image, name)
+
+
+def _convert(image, name):
+    """Map every Pillow mode to (H, W) float32 in [0, 1]."""
+    mode = image.mode
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N"):
+        return np.asarray(image, dtype=np.float32) / 65535.0
+    if mode in ("I", "F"):
+        return _scale_numbers(np.asarray(image, dtype=np.float64), name)
+    if mode == "1" or mode == "L":
+        return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+    has_alpha = "A" in mode or "a" in mode or "transparency" in image.info
+    try:
+        rgb = np.asarray(image.convert("RGBA" if has_alpha else "RGB"), dtype=np.float32) / 255.0
+    except ValueError as error:  # a mode Pillow cannot convert to RGB
+        raise ImageError(f"{name}: unsupported image mode {mode} ({_one_line(error)})") from None
+    return _rgb_to_gray(rgb)
+
+
+def _array_to_gray(array, name):
+    """A numpy image (H, W) or (H, W, C) with C in 1, 3, 4 -> (H, W) float32 in [0, 1]."""
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+        raise ImageError(f"{name}: expected shape (H, W), (H, W, 3) or (H, W, 4), got {array.shape}")
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ImageError(f"{name}: zero-sized image ({array.shape[1]}x{array.shape[0]})")
+    if array.shape[0] * array.shape[1] > MAX_PIXELS:
+        raise ImageError(f"{name}: image too large ({array.shape[0] * array.shape[1]} pixels, limit {MAX_PIXELS})")
+    if array.dtype == bool:
+        values = array.astype(np.float32)
+    elif array.dtype == np.uint8:
+        values = array.astype(np.float32) / 255.0
+    elif array.dtype == np.uint16:
+        values = array.astype(np.float32) / 65535.0
+    elif np.issubdtype(array.dtype, np.number):
+        values = _scale_numbers(array.astype(np.float64), name)
+    else:
+        raise ImageError(f"{name}: unsupported array dtype {array.dtype}")
+    return values if values.ndim == 2 else _rgb_to_gray(values)
+
+
+def _scale_numbers(values, name):
+    """32-bit integer or float pixels -> [0, 1].
+
+    Values already in [0, 1] are kept; values that fit 8 or 16 bits are divided
+    by 255 or 65535; anything else is stretched from its min to its max.
+    """
+    if not np.all(np.isfinite(values)):
+        raise ImageError(f"{name}: image contains NaN or infinite values")
+    low, high = float(values.min()), float(values.max())
+    if low >= 0.0 and high <= 1.0:
+        scaled = values
+    elif low >= 0.0 and high <= 255.0:
+        scaled = values / 255.0
+    elif low >= 0.0 and high <= 65535.0:
+        scaled = values / 65535.0
+    else:
+        scaled = (values - low) / (high - low)
+    return scaled.astype(np.float32)
+
+
+def _rgb_to_gray(rgb):
+    """(H, W, 3) RGB or (H, W, 4) RGBA in [0, 1] -> (H, W) luma; alpha is composited on white."""
+    gray = rgb[:, :, :3] @ _LUMA
+    if rgb.shape[2] == 4:
+        alpha = rgb[:, :, 3]
+        gray = gray * alpha + 1.0 * (1.0 - alpha)  # transparent = white paper
+    return np.clip(gray, 0.0, 1.0).astype(np.float32)
+
+
+def _one_line(error):
+    """The text of an exception squeezed onto one line."""
+    return " ".join(str(error).split()) or type(error).__name__

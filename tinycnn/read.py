@@ -1,0 +1,222 @@
+"""Read handwritten numbers from images: the paper's pipeline, end to end.
+
+    image -> imageio.load_grayscale -> segment.segment -> normalize.to_mnist -> model -> text
+
+    $ python -m tinycnn.read examples/marks.png
+    4721
+
+`read_digits(image_or_path)` returns a `Reading` with the text, one string per
+line, and every digit's box, probability and runner-up labels. A digit whose
+probability is below `min_confidence` is *uncertain*: one wrong digit is a
+wrong mark, so the command says so (on stderr, or in --json) and `--strict`
+turns it into exit code 3.
+
+The default model is the reading model shipped in tinycnn/weights (trained on
+augmented digits with an 11th class, "not a digit"); `--model` takes any model
+saved by tinycnn, such as the paper-recipe weights paper_cnn.npz.
+"""
+
+import argparse
+import functools
+import json
+import math
+import sys
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from . import imageio, segment
+from .model import ModelFileError, load_model
+from .normalize import batch_to_mnist
+
+DEFAULT_MODEL = "reader_cnn.npz"
+PAPER_MODEL = "paper_cnn.npz"
+# Below this probability a digit is reported as uncertain. On the evaluation set, digits read
+# with at least 0.9 were right far more often than not; see the README's evaluation table.
+MIN_CONFIDENCE = 0.9
+ALTERNATIVES = 3  # runner-up labels reported per digit
+
+
+@dataclass
+class Digit:
+    """One digit read: its label and probability, where it is, and what else it might be."""
+
+    label: int
+    prob: float
+    box: tuple  # (x, y, w, h) in image pixels
+    line: int
+    alternatives: list = field(default_factory=list)  # [(label, prob), ...], most likely first
+    gap_before: bool = False  # a word gap separates it from the digit before it
+
+
+@dataclass
+class Reading:
+    """What read_digits found in one image; `to_dict()` is the --json form."""
+
+    file: str
+    digits: list  # of Digit, in reading order
+    min_confidence: float = MIN_CONFIDENCE
+
+    @property
+    def lines(self):
+        """One string per line of digits; a word gap is one space."""
+        lines = []
+        for digit in self.digits:
+            if digit.line >= len(lines):
+                lines.extend([""] * (digit.line + 1 - len(lines)))
+            lines[digit.line] += (" " if digit.gap_before else "") + str(digit.label)
+        return lines
+
+    @property
+    def text(self):
+        return "\n".join(self.lines)
+
+    @property
+    def uncertain_digits(self):
+        return [digit for digit in self.digits if digit.prob < self.min_confidence]
+
+    @property
+    def uncertain(self):
+        return bool(self.uncertain_digits)
+
+    def to_dict(self):
+        digits = [{**asdict(d), "box": list(d.box), "alternatives": [list(a) for a in d.alternatives]}
+                  for d in self.digits]
+        return {"file": self.file, "text": self.text, "lines": self.lines, "digits": digits,
+                "uncertain": self.uncertain}
+
+
+@functools.lru_cache(maxsize=4)
+def shipped_model(name=DEFAULT_MODEL):
+    """A model shipped in tinycnn/weights, loaded once per process."""
+    with resources.as_file(resources.files("tinycnn") / "weights" / name) as path:
+        return load_model(path)
+
+
+def digit_probabilities(model, masks):
+    """Masks (list of (h, w) bool) -> (N, 10) probabilities of the digits 0-9.
+
+    A reading model has an 11th output, "not a digit"; its share is left out, so a
+    segment that looks like no digit gets low probabilities for every digit."""
+    return model.predict(batch_to_mnist(masks))[:, :10]
+
+
+def make_scorer(model):
+    """score_fn for the segmenter's split search: the mean log-probability of the best
+    digit in each piece. A wrong cut leaves pieces that look like no digit, which score low."""
+    def score(masks):
+        best = digit_probabilities(model, masks).max(axis=1)
+        return float(np.mean(np.log(np.maximum(best, 1e-12))))
+    return score
+
+
+def read_digits(image, model=None, min_confidence=MIN_CONFIDENCE, method="auto"):
+    """Read the digits in `image` (a path, a PIL image or an array); returns a Reading.
+
+    Raises imageio.ImageError (a ValueError) naming the file for input that is not a readable image."""
+    model = shipped_model() if model is None else model
+    gray = imageio.load_grayscale(image)
+    found = segment.segment(gray, method=method, score_fn=make_scorer(model))
+    name = str(image) if isinstance(image, (str, Path)) else getattr(image, "filename", "") or "<image>"
+    digits = []
+    if found.segments:
+        probs = digit_probabilities(model, [s.mask for s in found.segments])
+        for seg, p in zip(found.segments, probs):
+            ranked = np.argsort(p)[::-1]
+            digits.append(Digit(
+                label=int(ranked[0]), prob=round(float(p[ranked[0]]), 4), box=tuple(int(v) for v in seg.box),
+                line=int(seg.line), gap_before=bool(seg.gap_before),
+                alternatives=[(int(k), round(float(p[k]), 4)) for k in ranked[1:1 + ALTERNATIVES]]))
+    return Reading(file=name, digits=digits, min_confidence=min_confidence)
+
+
+def draw_boxes(image_path, reading, out_path):
+    """Save the image with a rectangle and the predicted digit on each segment (the paper's Figure 8):
+    green when sure, red when uncertain."""
+    from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+    from .fileio import atomic_write
+
+    with Image.open(image_path) as image:
+        canvas = ImageOps.exif_transpose(image).convert("RGB")
+    draw = ImageDraw.Draw(canvas)
+    for digit in reading.digits:
+        x, y, w, h = digit.box
+        colour = (220, 30, 30) if digit.prob < reading.min_confidence else (20, 160, 60)
+        pen = max(2, round(h / 25))
+        font = ImageFont.load_default(size=max(12, round(h * 0.45)))
+        draw.rectangle([x - pen, y - pen, x + w + pen, y + h + pen], outline=colour, width=pen)
+        draw.text((x, y - pen), str(digit.label), fill=colour, font=font, anchor="lb")
+    with atomic_write(out_path) as f:
+        canvas.save(f, format="PNG")
+
+
+def _boxes_path(boxes, image, several):
+    """--boxes names the PNG for one image; with several images it is a folder for NAME.boxes.png files."""
+    return Path(boxes) / f"{Path(image).stem}.boxes.png" if several else Path(boxes)
+
+
+def _report_uncertain(reading, prefix):
+    for digit in reading.uncertain_digits:
+        others = ", ".join(f"{label} ({prob:.2f})" for label, prob in digit.alternatives[:2])
+        print(f"{prefix}uncertain digit on line {digit.line + 1} at x={digit.box[0]}: read {digit.label} "
+              f"(p={digit.prob:.2f}), else {others}", file=sys.stderr)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m tinycnn.read", description="Print the handwritten number(s) read from each image.",
+        epilog="Exit codes: 0 read; 1 no digits found; 2 bad input or usage; 3 an uncertain digit under --strict. "
+               "With several images the worst applies, in the order 2, 3, 1.")
+    parser.add_argument("images", nargs="+", metavar="IMAGE", help="photo or scan (PNG, JPEG, ...)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object per image")
+    parser.add_argument("--boxes", metavar="OUT.png",
+                        help="save the image with each digit's box and label (a folder if several images)")
+    parser.add_argument("--model", metavar="PATH", help="a model saved by tinycnn (default: the shipped reading model)")
+    parser.add_argument("--min-confidence", type=float, default=MIN_CONFIDENCE, metavar="P",
+                        help=f"digits read with a probability below P are uncertain (default: {MIN_CONFIDENCE})")
+    parser.add_argument("--strict", action="store_true", help="exit with 3 when any digit is uncertain")
+    parser.add_argument("--threshold", choices=("auto", "otsu", "adaptive"), default="auto",
+                        help="how to separate ink from paper (default: auto)")
+    args = parser.parse_args(argv)
+    if not 0.0 <= args.min_confidence <= 1.0 or math.isnan(args.min_confidence):
+        parser.error(f"--min-confidence must be between 0 and 1, got {args.min_confidence}")
+    several = len(args.images) > 1
+    try:
+        model = load_model(args.model) if args.model else shipped_model()
+        if several and args.boxes:
+            Path(args.boxes).mkdir(parents=True, exist_ok=True)
+    except (ModelFileError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+    bad = uncertain = empty = False
+    for image in args.images:
+        prefix = f"{image}: " if several else ""
+        try:
+            reading = read_digits(image, model, args.min_confidence, args.threshold)
+            if args.boxes:
+                draw_boxes(image, reading, _boxes_path(args.boxes, image, several))
+        except (imageio.ImageError, OSError) as error:
+            print(f"error: {error}" if isinstance(error, imageio.ImageError) else f"error: {image}: {error}",
+                  file=sys.stderr)
+            bad = True
+            continue
+        empty |= not reading.digits
+        uncertain |= reading.uncertain
+        if args.json:
+            print(json.dumps(reading.to_dict()))
+            continue
+        if not reading.digits:
+            print(f"{prefix}no digits found", file=sys.stderr)
+            continue
+        print(prefix + (" | ".join(reading.lines) if several else reading.text))
+        _report_uncertain(reading, prefix)
+    sys.stdout.flush()
+    return 2 if bad else 3 if (uncertain and args.strict) else 1 if empty else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

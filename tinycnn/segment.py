@@ -1,0 +1,674 @@
+"""Find the digits in a grayscale image: the second step of reading digits.
+
+    image file -> imageio -> segment -> normalize -> model
+                  (gray)     (digit boxes, lines)  (28x28 MNIST-style)
+
+`segment(gray)` returns a `Segmentation`: the ink mask and one `Segment` per
+digit, in reading order (lines top to bottom, left to right in each line).
+The steps, one small function each:
+
+1. binarize        gray -> ink mask (True = ink), dark-on-light or light-on-dark;
+                   Otsu's global threshold, or "adaptive": divide out uneven
+                   lighting and shadows first
+2. remove_lines    ruled lines, underlines and the borders of printed boxes
+3. components      8-connected blobs of ink; drop specks and junk at the border
+4. merge_pieces    pieces of one digit, e.g. a 5 whose top bar is detached
+5. group_lines     blobs -> lines of text, each sorted left to right
+6. in each line    drop punctuation (. , - = /), split blobs of touching
+                   digits, mark word gaps so that "12 7" differs from "127"
+
+Every size is measured in digit heights, so the same constants serve a
+40-pixel crop and a 4000-pixel page. Boxes are (x, y, w, h) in image pixels.
+"""
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage as ndi
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+# --- binarize -------------------------------------------------------------
+# Ink and paper must differ by a tenth of the full scale, or the image is blank.
+MIN_INK_CONTRAST = 0.1
+# The paper estimate uses a window of a quarter of the image's shorter side
+# (at least 15 px): far wider than any pen stroke, so strokes vanish from it.
+BACKGROUND_WINDOW_FRACTION = 0.25
+MIN_BACKGROUND_WINDOW = 15
+# Ink is at least 4 noise standard deviations darker than the paper; at 4
+# sigma, Gaussian noise gives 3 false pixels in 100,000, which the speck filter removes.
+PAPER_NOISE = 4.0
+# Pixel noise is averaged over 5x5 before the paper estimate, whose max filter
+# would otherwise pick the brightest noise and overestimate the paper.
+DENOISE_WINDOW = 5
+# "auto" switches to adaptive when the paper's brightness varies by more than
+# 20% (5th vs 95th percentile); mild vignetting stays below that.
+UNEVEN_LIGHTING = 0.2
+
+# --- lines and boxes (in digit heights) -----------------------------------
+# 95% of MNIST digits are at most 1.1 times as wide as tall, so a straight
+# horizontal run of 1.2 heights is a ruled line, not a digit's bar.
+H_LINE_LENGTH = 1.2
+# A "1" is about one digit height; vertical lines must be clearly longer...
+V_LINE_LENGTH = 1.5
+# ...unless they join two horizontal lines at both ends: the sides of a box.
+BOX_SIDE_LENGTH = 0.8
+# Strokes are bridged across lines up to 0.3 digit heights thick; anything
+# thicker is a filled shape (a shadow, a smudge), not a ruled line.
+MAX_BRIDGE = 0.3
+# Before the digit height is known, ruled lines are runs across 80% of the
+# image; they count if they are at least 3 digit heights long (a tight crop's
+# "7" has a bar across the whole image, but it is not 3 digits long).
+PAGE_LINE = 0.8
+LONG_LINE = 3.0
+# When estimating the digit height, ignore blobs 4 times wider than tall
+# (lines, dashes) or 15 times taller than wide (vertical rules).
+LINE_SHAPE = 4.0
+RULE_SHAPE = 15.0
+
+# --- components (in digit heights, or in a typical digit's ink) -----------
+SPECK_AREA = 0.05  # less than 5% of a typical digit's ink is noise
+BORDER_TALL = 1.8  # at the image edge, taller than this is a shadow or the paper's edge
+BORDER_WIDE = 5.0  # ... and wider than five digits
+BORDER_THIN = 0.05  # ... and a sliver this thin, longer than a digit
+
+# --- merging pieces of one digit ------------------------------------------
+MERGE_X_OVERLAP = 0.5  # share half the narrower piece's columns
+MERGE_Y_OVERLAP = 0.3  # lie mostly above one another, not side by side
+MERGE_Y_GAP = 0.3  # at most 0.3 digit heights apart vertically
+MERGE_MAX_HEIGHT = 1.3  # and together no taller than a digit can be
+
+# --- lines of text and punctuation (in line heights) ----------------------
+LINE_OVERLAP = 0.5  # a blob joins a line that covers half its height
+TALL_FRACTION = 0.5  # a line's height comes from blobs at least half as tall as its tallest
+MIN_LINE_HEIGHT = 0.5  # a line of only dashes still gets half the page's digit height
+DOT_SIZE = 0.4  # . and , fit in a 0.4 x 0.4 square
+FLAT_HEIGHT, FLAT_ASPECT = 0.45, 1.5  # - and = are low and wider than tall
+SLASH_MIN_HEIGHT = 0.6  # a / is about as tall as the digits...
+SLASH_MAX_THICKNESS = 0.2  # ...a straight stroke (minor/major spread of its pixels)...
+SLASH_MIN_TILT = 25.0  # ...leaning further from vertical (degrees) than a slanted "1"
+
+# --- touching digits (in line heights) ------------------------------------
+DIGIT_ASPECT = 0.7  # median width/height of an MNIST digit
+SEVERAL_DIGITS_WIDTH = 1.2  # 99% of MNIST digits are narrower than 1.25 heights
+SEVERAL_TYPICAL = 1.6  # two touching digits are at least 1.6 times as wide as one...
+MIN_SEVERAL_WIDTH = 0.9  # ...but under 0.9 heights is one digit (75% of MNIST are under 0.85)
+MIN_PIECE_WIDTH = 0.1  # a "1" can be this narrow
+MAX_CANDIDATE_CUTS = 8  # the deepest valleys tried; 8 cuts in 3s = 56 scorer calls
+MAX_PIECES = 4
+
+# --- word gaps (in line heights) ------------------------------------------
+WORD_GAP_TYPICAL = 2.0  # a word gap is twice the tightest gap in the line...
+WORD_GAP_MIN = 0.4  # ...and at least 0.4 digit heights;
+WORD_GAP_ALONE = 1.2  # between just two digits, 1.2 (a lone pair is more often one number)
+
+
+@dataclass
+class Segment:
+    """One digit: where it is, its own ink, and its place in the text."""
+
+    box: tuple  # (x, y, w, h) in image pixels
+    mask: np.ndarray  # (h, w) bool: this digit's ink only, other blobs excluded
+    line: int  # 0 for the top line
+    gap_before: bool = False  # a word gap separates it from the digit before it
+
+
+@dataclass
+class Segmentation:
+    """The result of `segment`: the ink mask and the digits in reading order."""
+
+    ink: np.ndarray  # (H, W) bool, after line removal
+    segments: list  # of Segment, ordered by line, then x
+    digit_height: float  # typical digit height in pixels
+
+    def lines(self):
+        """The segments grouped by line: a list of lists of Segment."""
+        lines = {}
+        for seg in self.segments:
+            lines.setdefault(seg.line, []).append(seg)
+        return [lines[key] for key in sorted(lines)]
+
+
+@dataclass(frozen=True)
+class _Blob:
+    """A bounding box and the component labels whose pixels are inside it."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    labels: frozenset
+    area: int  # ink pixels
+
+    @property
+    def right(self):
+        return self.x + self.w
+
+    @property
+    def bottom(self):
+        return self.y + self.h
+
+    @property
+    def box(self):
+        return (self.x, self.y, self.w, self.h)
+
+    def joined(self, other):
+        """The blob made of both."""
+        x, y = min(self.x, other.x), min(self.y, other.y)
+        right, bottom = max(self.right, other.right), max(self.bottom, other.bottom)
+        return _Blob(x, y, right - x, bottom - y, self.labels | other.labels, self.area + other.area)
+
+    def mask(self, labels):
+        """(h, w) bool: the pixels of this blob's own components inside its box."""
+        return np.isin(labels[self.y : self.bottom, self.x : self.right], list(self.labels))
+
+
+# --- 1. binarize ----------------------------------------------------------
+
+
+def otsu_threshold(gray, bins=256):
+    """Otsu's threshold: the level that best splits the histogram into two classes.
+
+    For every cut it computes the between-class variance w0*w1*(m0 - m1)**2,
+    written with cumulative sums as (mT*w0 - mu0)**2 / (w0*(1 - w0)), and
+    keeps the best. gray: array of any shape. Pixels below the returned level
+    form the dark class.
+    """
+    low, high = float(gray.min()), float(gray.max())
+    if low == high:
+        return low
+    hist, edges = np.histogram(gray, bins=bins, range=(low, high))
+    p = hist / hist.sum()
+    centres = (edges[:-1] + edges[1:]) / 2
+    w0 = np.cumsum(p)  # weight of the dark class for a cut after each bin
+    mu0 = np.cumsum(p * centres)  # its first moment
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (mu0[-1] * w0 - mu0) ** 2 / (w0 * (1.0 - w0))
+    between = between[:-1]  # cutting after the last bin leaves no light class
+    ties = np.flatnonzero(between == np.nanmax(between))  # empty bins between the classes tie
+    return float(edges[ties[len(ties) // 2] + 1])  # so cut in the middle of the gap
+
+
+def ink_is_light(gray):
+    """True when the ink is lighter than the paper (chalk, negatives, MNIST itself).
+
+    Ink is the rare extreme: subtract the local mean, and the ink makes a long
+    tail on its side of the histogram, while paper noise, light gradients and
+    the two sides of a shadow's edge roughly cancel. The sign of the third
+    moment (skewness) of that difference says which side the tail is on.
+    gray: (H, W).
+    """
+    local = ndi.uniform_filter(gray, size=_background_window(gray.shape))
+    return bool(np.mean((gray - local) ** 3) > 0)
+
+
+def _background_window(shape):
+    """Width of the window for lighting estimates: much wider than a pen stroke."""
+    return max(MIN_BACKGROUND_WINDOW, round(BACKGROUND_WINDOW_FRACTION * min(shape)))
+
+
+def paper_background(gray):
+    """Brightness of the bare paper at each pixel, for dark ink. (H, W) -> (H, W).
+
+    A grey closing (max filter, then min filter) with a window much wider than
+    a pen stroke fills the strokes in but keeps the lighting, even the sharp
+    edge of a shadow, which a blur or a local mean would smear into a band.
+    """
+    size = _background_window(gray.shape)
+    return ndi.grey_closing(ndi.uniform_filter(gray, DENOISE_WINDOW), size=(size, size))
+
+
+def lighting_is_uneven(background):
+    """True when the paper's brightness varies by more than UNEVEN_LIGHTING."""
+    low, high = np.percentile(background, [5, 95])
+    return bool(high - low > UNEVEN_LIGHTING * high)
+
+
+def binarize(gray, method="auto"):
+    """Gray image (H, W) in [0, 1] -> ink mask (H, W) bool, True = ink, either polarity.
+
+    method: "otsu" (one global threshold), "adaptive" (divide by the paper's
+    estimated brightness first, for shadows and uneven light), or "auto"
+    (adaptive only when the paper's brightness is uneven).
+    """
+    if method not in ("auto", "otsu", "adaptive"):
+        raise ValueError(f"method must be 'auto', 'otsu' or 'adaptive', got {method!r}")
+    gray = np.asarray(gray, dtype=np.float32)
+    if ink_is_light(gray):
+        gray = 1.0 - gray  # from here on the ink is dark
+    if method != "otsu":
+        background = paper_background(gray)
+        if method == "adaptive" or lighting_is_uneven(background):
+            gray = gray / np.maximum(background, 1 / 255)  # paper ~1 everywhere, ink a fraction of it
+    return _dark_class(gray)
+
+
+def _dark_class(gray):
+    """Pixels below Otsu's threshold, or none if the two classes barely differ (blank paper).
+
+    With very little ink (one number on a page), Otsu may cut the paper's own
+    noise in two; so the threshold is also kept PAPER_NOISE below the paper
+    level, in robust standard deviations (the median is the paper: ink is rare).
+    """
+    paper = np.median(gray)
+    noise = 1.4826 * np.median(np.abs(gray - paper))  # the MAD, scaled to a standard deviation
+    dark = gray < min(otsu_threshold(gray), paper - PAPER_NOISE * noise)
+    if not dark.any() or gray[~dark].mean() - gray[dark].mean() < MIN_INK_CONTRAST:
+        return np.zeros(gray.shape, dtype=bool)
+    return dark
+
+
+# --- 2. lines and boxes ---------------------------------------------------
+
+
+def remove_lines(ink, digit_height):
+    """Erase ruled lines, underlines and printed box borders, keeping strokes that cross them.
+
+    Lines are straight runs much longer than a digit (a morphological opening
+    with a long thin line). Where a digit stroke crosses a line, the pixels
+    with ink on both sides are given back.
+    ink: (H, W) bool; digit_height in pixels. Returns a new (H, W) bool mask.
+    """
+    rows = _long_runs(ink, round(H_LINE_LENGTH * digit_height), axis=1)
+    cols = _long_runs(ink, round(V_LINE_LENGTH * digit_height), axis=0)
+    cols |= _box_sides(ink & ~rows, rows, digit_height)
+    return _erase(ink, rows, cols, drift=1, widest=round(MAX_BRIDGE * digit_height))
+
+
+def _erase(ink, rows, cols, drift, widest):
+    """ink minus the horizontal (rows) and vertical (cols) lines found by _long_runs(..., drift).
+
+    Strokes are bridged across the erased band (the line, and `drift` px on
+    either side) where it is at most `widest` px thick.
+    """
+    kept = ink & ~(rows | cols)
+    kept |= rows & _bridge(kept, min(_thickness(rows, axis=0) + 2 * drift, widest), axis=0)
+    kept |= cols & _bridge(kept, min(_thickness(cols, axis=1) + 2 * drift, widest), axis=1)
+    return kept
+
+
+def rough_digit_height(ink):
+    """The digit height before line removal, which needs it. ink: (H, W) bool.
+
+    The blobs of raw ink usually give it. But ruled lines can join all the
+    digits into one blob; so also look with the runs across most of the image
+    (PAGE_LINE of it, allowing some skew) erased, and believe that view if
+    what it erased were lines at least LONG_LINE digit heights long.
+    """
+    height, width = ink.shape
+    plain = estimate_digit_height(components(ink)[1], ink.shape)
+    drift = min(height, width) // 60  # about 1 degree over the page
+    rows = _long_runs(ink, round(PAGE_LINE * width), axis=1, drift=drift)
+    cols = _long_runs(ink, round(PAGE_LINE * height), axis=0, drift=drift)
+    erased = _erase(ink, rows, cols, drift, widest=round(MAX_BRIDGE * plain))
+    without = estimate_digit_height(components(erased)[1], ink.shape)
+    longest = max(_longest(rows, axis=1), _longest(cols, axis=0))
+    return without if longest >= LONG_LINE * without else plain
+
+
+def _longest(lines, axis):
+    """The greatest extent along `axis` of the connected pieces of `lines` (0 if none)."""
+    extents = [where[axis].stop - where[axis].start for where in ndi.find_objects(ndi.label(lines)[0])]
+    return max(extents, default=0)
+
+
+def _long_runs(ink, length, axis, drift=1):
+    """Ink in straight runs at least `length` long along `axis` (1 = horizontal).
+
+    This is a binary opening with a line `length` long: a minimum filter keeps
+    the centres of runs that long, a maximum filter grows them back to whole
+    runs (1-D filters take the same time for any length). The ink is first
+    smeared `drift` px across the runs, so a slightly skewed line still forms
+    long runs and its antialiased fringe goes with it.
+    """
+    length = length | 1  # odd, so the line is centred on its pixel
+    smeared = ndi.maximum_filter1d(ink.view(np.uint8), 2 * drift + 1, axis=1 - axis)
+    centres = ndi.minimum_filter1d(smeared, length, axis=axis, mode="constant")
+    return ndi.maximum_filter1d(centres, length, axis=axis, mode="constant").astype(bool) & ink
+
+
+def _box_sides(ink, rows, digit_height):
+    """Vertical runs that reach a horizontal line at both ends: the sides of printed boxes."""
+    sides = _long_runs(ink, round(BOX_SIDE_LENGTH * digit_height), axis=0)
+    near_rows = ndi.binary_dilation(rows, iterations=2)
+    labels, count = ndi.label(sides)
+    keep = np.zeros(count + 1, dtype=bool)
+    for index, where in enumerate(ndi.find_objects(labels), start=1):
+        touching = near_rows[where] & (labels[where] == index)
+        keep[index] = touching[0].any() and touching[-1].any()  # top row and bottom row
+    return keep[labels]
+
+
+def _thickness(lines, axis):
+    """Median thickness of the lines, counted across them (axis 0 for horizontal lines)."""
+    counts = lines.sum(axis=axis)
+    counts = counts[counts > 0]
+    return int(np.median(counts)) if counts.size else 0
+
+
+def _bridge(ink, gap, axis):
+    """Where `ink` continues on both sides of a gap up to `gap` px wide along `axis` (0 = vertical)."""
+    length = 2 * (gap // 2) + 3  # odd, and at least gap + 2
+    shape = (length, 1) if axis == 0 else (1, length)
+    return ndi.binary_closing(ink, structure=np.ones(shape, dtype=bool))
+
+
+# --- 3. components ----------------------------------------------------------
+
+
+def components(ink):
+    """Label the 8-connected blobs of ink. Returns labels (H, W) int and a list of _Blob."""
+    labels, count = ndi.label(ink, structure=np.ones((3, 3), dtype=bool))
+    areas = np.bincount(labels.ravel(), minlength=count + 1)
+    blobs = []
+    for index, (rows, cols) in enumerate(ndi.find_objects(labels), start=1):
+        blobs.append(_Blob(cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start,
+                           frozenset([index]), int(areas[index])))
+    return labels, blobs
+
+
+def estimate_digit_height(blobs, shape):
+    """The typical digit height: the ink-weighted median height of blobs that are not lines.
+
+    Weighting by ink keeps a swarm of specks from dragging it down; very flat
+    or very thin blobs (rules) are left out, and so are blobs cut by the image
+    edge (shadows, the table) unless nothing else is left. shape: (H, W) of
+    the image, whose height is the answer when there are no blobs.
+    """
+    shaped = [b for b in blobs if b.w <= LINE_SHAPE * b.h and b.h <= RULE_SHAPE * b.w]
+    inside = [b for b in shaped if not _touches_border(b, shape)]
+    shaped = inside or shaped
+    if not shaped:
+        return float(shape[0])
+    heights = np.array([b.h for b in shaped])
+    order = np.argsort(heights)
+    cumulative = np.cumsum(np.array([b.area for b in shaped])[order])
+    return float(heights[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
+
+
+def remove_specks(blobs, digit_height):
+    """Drop blobs with less than SPECK_AREA of the ink of the median digit-sized blob."""
+    digit_areas = [b.area for b in blobs if b.h >= 0.5 * digit_height]  # digit-sized: half a digit tall
+    if not digit_areas:
+        return blobs
+    typical = float(np.median(digit_areas))
+    return [b for b in blobs if b.area >= SPECK_AREA * typical]
+
+
+def _touches_border(blob, shape):
+    """True if the blob reaches an edge of an image of shape (H, W)."""
+    return blob.x == 0 or blob.y == 0 or blob.right == shape[1] or blob.bottom == shape[0]
+
+
+def is_border_junk(blob, shape, digit_height):
+    """A blob touching the image edge that cannot be a digit: far too big, or a long sliver."""
+    if not _touches_border(blob, shape):
+        return False
+    too_big = blob.h > BORDER_TALL * digit_height or blob.w > BORDER_WIDE * digit_height
+    sliver = max(blob.w, blob.h) > digit_height and min(blob.w, blob.h) < BORDER_THIN * digit_height
+    return too_big or sliver
+
+
+# --- 4. merge pieces ------------------------------------------------------
+
+
+def _pieces_of_one_digit(a, b, digit_height):
+    """True if blobs a and b look like two pieces of one digit, one above the other."""
+    x_overlap = min(a.right, b.right) - max(a.x, b.x)
+    y_overlap = min(a.bottom, b.bottom) - max(a.y, b.y)  # negative: a vertical gap
+    together = max(a.bottom, b.bottom) - min(a.y, b.y)
+    return (x_overlap >= MERGE_X_OVERLAP * min(a.w, b.w)
+            and y_overlap <= MERGE_Y_OVERLAP * max(a.h, b.h)
+            and -y_overlap <= MERGE_Y_GAP * digit_height
+            and together <= MERGE_MAX_HEIGHT * digit_height)
+
+
+def merge_pieces(blobs, digit_height):
+    """Join blobs that are pieces of one digit (a 5's detached top bar, a broken 7).
+
+    Pairs that pass `_pieces_of_one_digit` are edges of a graph; each connected
+    group of blobs becomes one blob. Only blobs whose columns overlap are
+    compared, found by sorting on x. Returns a new list.
+    """
+    blobs = sorted(blobs, key=lambda b: b.x)
+    pairs = []
+    for i, a in enumerate(blobs):
+        for j in range(i + 1, len(blobs)):
+            if blobs[j].x >= a.right:
+                break
+            if _pieces_of_one_digit(a, blobs[j], digit_height):
+                pairs.append((i, j))
+    if not pairs:
+        return blobs
+    rows, cols = zip(*pairs)
+    graph = coo_matrix((np.ones(len(pairs)), (rows, cols)), shape=(len(blobs), len(blobs)))
+    _, group_of = connected_components(graph, directed=False)
+    groups = {}
+    for blob, group in zip(blobs, group_of):
+        groups[group] = groups[group].joined(blob) if group in groups else blob
+    return list(groups.values())
+
+
+# --- 5. lines of text -----------------------------------------------------
+
+
+def group_lines(blobs):
+    """Sort blobs into lines: a list of lines top to bottom, each a list of blobs left to right.
+
+    Taking blobs from the top, each joins the line whose span (median top to
+    median bottom, so one tall blob cannot stretch it) overlaps it most, if
+    the overlap covers LINE_OVERLAP of its height; otherwise it starts a line.
+    """
+    lines = []
+    for blob in sorted(blobs, key=lambda b: b.y + b.h / 2):
+        best, best_overlap = None, LINE_OVERLAP * blob.h
+        for line in lines:
+            top, bottom = np.median([b.y for b in line]), np.median([b.bottom for b in line])
+            overlap = min(bottom, blob.bottom) - max(top, blob.y)
+            if overlap >= best_overlap:
+                best, best_overlap = line, overlap
+        if best is None:
+            lines.append([blob])
+        else:
+            best.append(blob)
+    lines.sort(key=lambda line: np.median([b.y for b in line]))
+    return [sorted(line, key=lambda b: b.x) for line in lines]
+
+
+def line_height(line, digit_height):
+    """Digit height of one line: median height of its tall blobs, at least MIN_LINE_HEIGHT page digits."""
+    tallest = max(b.h for b in line)
+    tall = [b.h for b in line if b.h >= TALL_FRACTION * tallest]
+    return max(float(np.median(tall)), MIN_LINE_HEIGHT * digit_height)
+
+
+# --- 6. punctuation, touching digits, word gaps ---------------------------
+
+
+def is_punctuation(mask, line_height):
+    """True for separators beside numbers: . , - = / and a dash after an amount.
+
+    mask: (h, w) bool, the blob's own ink. A "1" is tall and thin too, so a
+    slash must also be a straight stroke leaning well away from vertical.
+    """
+    h, w = mask.shape
+    if h < DOT_SIZE * line_height and w < DOT_SIZE * line_height:
+        return True  # . and ,
+    if h < FLAT_HEIGHT * line_height and w > FLAT_ASPECT * h:
+        return True  # - and =
+    return h >= SLASH_MIN_HEIGHT * line_height and _is_slanted_stroke(mask)
+
+
+def _is_slanted_stroke(mask):
+    """A straight stroke leaning at least SLASH_MIN_TILT degrees from vertical, like / or \\."""
+    ys, xs = np.nonzero(mask)
+    if xs.size < 3:
+        return False
+    spread, axes = np.linalg.eigh(np.cov(np.stack([xs, ys]).astype(float)))  # ascending
+    if spread[1] <= 0:
+        return False
+    thickness = np.sqrt(max(spread[0], 0.0) / spread[1])  # ~ stroke width / length
+    dx, dy = axes[:, 1]  # direction of the long axis
+    tilt = np.degrees(np.arctan2(abs(dx), abs(dy)))  # 0 = vertical
+    return bool(thickness < SLASH_MAX_THICKNESS and tilt >= SLASH_MIN_TILT)
+
+
+def looks_like_several(width, line_height, typical_width=None):
+    """True when a blob is too wide to be one digit of its line: probably touching digits.
+
+    The limit is SEVERAL_DIGITS_WIDTH line heights; for a writer whose digits
+    are narrow (typical_width, the median width in the line) it comes down to
+    SEVERAL_TYPICAL typical widths, but never below MIN_SEVERAL_WIDTH heights.
+    """
+    limit = SEVERAL_DIGITS_WIDTH * line_height
+    if typical_width:
+        limit = min(limit, max(SEVERAL_TYPICAL * typical_width, MIN_SEVERAL_WIDTH * line_height))
+    return width > limit
+
+
+def candidate_cuts(mask, min_width=1):
+    """Where a blob of touching digits might be cut: valleys of its column projection.
+
+    mask: (h, w) bool. A cut at x gives the pieces mask[:, :x] and mask[:, x:].
+    Returns up to MAX_CANDIDATE_CUTS positions, the deepest valleys, sorted,
+    each at least `min_width` columns from either end.
+    """
+    profile = ndi.uniform_filter1d(mask.sum(axis=0).astype(float), 3)  # 1-px wobbles smoothed out
+    width = profile.size
+    valleys = [x for x in range(max(1, min_width), min(width - 1, width - min_width + 1))
+               if profile[x] <= profile[x - 1] and profile[x] <= profile[x + 1]
+               and profile[x] < max(profile[x - 1], profile[x + 1])]
+    deepest = sorted(valleys, key=lambda x: profile[x])[:MAX_CANDIDATE_CUTS]
+    return sorted(deepest)
+
+
+def _even_cuts(mask, count):
+    """count - 1 cuts near equal-width positions, each moved to the lightest column nearby."""
+    profile = mask.sum(axis=0)
+    width = profile.size
+    reach = max(1, width // (4 * count))  # a quarter of a piece either way
+    cuts = []
+    for i in range(1, count):
+        centre = round(i * width / count)
+        low, high = max(1, centre - reach), min(width - 1, centre + reach)
+        cuts.append(low + int(np.argmin(profile[low : high + 1])))
+    return cuts
+
+
+def best_cuts(mask, n=None, score_fn=None, digit_height=None):
+    """Where to cut a blob of touching digits. Returns the sorted cut positions.
+
+    mask: (h, w) bool. n: number of pieces if known. digit_height: the line's
+    digit height (default: the blob's height), which sets how many pieces
+    fit. score_fn(list of piece masks) -> number, higher = more digit-like
+    (the classifier's confidence): every combination of candidate cuts into
+    1..k pieces is scored and the best kept. Without score_fn, cut into n (or
+    as many as the width suggests) near-equal pieces at the lightest columns.
+    """
+    height, width = mask.shape
+    digit_height = digit_height or height
+    expected = max(1, round(width / (DIGIT_ASPECT * digit_height)))
+    if score_fn is None:
+        return _even_cuts(mask, n or expected)
+    min_width = max(1, round(MIN_PIECE_WIDTH * digit_height))
+    candidates = candidate_cuts(mask, min_width)
+    best, best_score = None, -np.inf
+    for count in [n] if n else range(1, min(MAX_PIECES, expected + 1) + 1):
+        for cuts in itertools.combinations(candidates, count - 1):
+            if any(b - a < min_width for a, b in zip(cuts, cuts[1:])):
+                continue
+            score = score_fn(split_at(mask, cuts))
+            if score > best_score:
+                best, best_score = list(cuts), score
+    return best if best is not None else _even_cuts(mask, n or expected)
+
+
+def split_at(mask, cuts):
+    """Cut mask (h, w) at the x positions `cuts`: the pieces, each trimmed to its ink."""
+    bounds = [0, *cuts, mask.shape[1]]
+    pieces = [mask[:, a:b] for a, b in zip(bounds, bounds[1:])]
+    return [piece[_ink_slices(piece)] for piece in pieces if piece.any()]
+
+
+def split_blob(mask, n=None, score_fn=None, digit_height=None):
+    """Split a blob of touching digits into piece masks; see `best_cuts` for the arguments."""
+    return split_at(mask, best_cuts(mask, n, score_fn, digit_height))
+
+
+def _ink_slices(mask):
+    """(rows, cols) slices of the bounding box of the True pixels of a non-empty mask."""
+    return ndi.find_objects(mask.astype(np.int8))[0]
+
+
+def word_gaps(boxes, line_height):
+    """For boxes (x, y, w, h) of one line, left to right: does a word gap come before each?
+
+    A "1" is narrow but takes a digit's room, so each box is first widened
+    about its centre to at least DIGIT_ASPECT line heights. Digits inside a
+    number are spaced alike, so the tightest gap shows how this writer spaces
+    them: a word gap is wider than WORD_GAP_TYPICAL times that gap and than
+    WORD_GAP_MIN line heights. A lone gap has nothing to compare with, so it
+    must be wider than WORD_GAP_ALONE line heights.
+    """
+    room = DIGIT_ASPECT * line_height
+    spans = [(x + w / 2 - max(w, room) / 2, x + w / 2 + max(w, room) / 2) for x, _, w, _ in boxes]
+    gaps = [b[0] - a[1] for a, b in zip(spans, spans[1:])]
+    if len(gaps) == 1:
+        limit = WORD_GAP_ALONE * line_height
+    else:
+        limit = max(WORD_GAP_MIN * line_height, WORD_GAP_TYPICAL * max(0.0, min(gaps, default=0.0)))
+    return [False] + [gap > limit for gap in gaps]
+
+
+# --- the whole pipeline ---------------------------------------------------
+
+
+def segment(gray, method="auto", score_fn=None):
+    """Find the digits in a grayscale image (H, W) in [0, 1]; returns a Segmentation.
+
+    method: how to binarize ("auto", "otsu" or "adaptive").
+    score_fn: optional scorer used to split touching digits (see `best_cuts`);
+    the reader passes the classifier's confidence, so this module needs no model.
+    """
+    gray = np.asarray(gray, dtype=np.float32)
+    if gray.ndim != 2 or gray.size == 0:
+        raise ValueError(f"gray must be a non-empty (H, W) array, got shape {gray.shape}")
+    ink = binarize(gray, method)
+    ink = remove_lines(ink, rough_digit_height(ink))
+    labels, blobs = components(ink)
+    digit_height = estimate_digit_height(blobs, ink.shape)
+    blobs = remove_specks(blobs, digit_height)
+    blobs = [b for b in blobs if not is_border_junk(b, ink.shape, digit_height)]
+    blobs = merge_pieces(blobs, digit_height)
+
+    segments = []
+    for line in group_lines(blobs):
+        height = line_height(line, digit_height)
+        kept = [(blob, blob.mask(labels)) for blob in line]
+        kept = [(blob, mask) for blob, mask in kept if not is_punctuation(mask, height)]
+        if not kept:
+            continue
+        typical_width = float(np.median([blob.w for blob, _ in kept]))
+        digits = []  # (box, mask) pairs, left to right
+        for blob, mask in kept:
+            if looks_like_several(blob.w, height, typical_width):
+                digits.extend(_split(blob, mask, height, score_fn))
+            else:
+                digits.append((blob.box, mask))
+        line_index = segments[-1].line + 1 if segments else 0
+        gaps = word_gaps([box for box, _ in digits], height)
+        segments.extend(Segment(box, mask, line_index, gap) for (box, mask), gap in zip(digits, gaps))
+    return Segmentation(ink, segments, digit_height)
+
+
+def _split(blob, mask, height, score_fn):
+    """The (box, mask) pairs of the pieces of a blob of touching digits."""
+    bounds = [0, *best_cuts(mask, score_fn=score_fn, digit_height=height), blob.w]
+    pieces = []
+    for a, b in zip(bounds, bounds[1:]):
+        if mask[:, a:b].any():
+            rows, cols = _ink_slices(mask[:, a:b])
+            box = (blob.x + a + cols.start, blob.y + rows.start, cols.stop - cols.start, rows.stop - rows.start)
+            pieces.append((box, mask[:, a:b][rows, cols]))
+    return pieces
