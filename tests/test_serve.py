@@ -6,7 +6,6 @@ Set TINYCNN_SCREENSHOT=docs/screenshot.png to keep the drawing test's screenshot
 
 import base64
 import http.client
-import importlib
 import io
 import json
 import os
@@ -96,13 +95,6 @@ def number_image(mnist_data, digits):
     return Image.fromarray(page)
 
 
-def real_reader():
-    try:
-        importlib.import_module("tinycnn.read")
-    except ImportError as error:
-        pytest.skip(f"tinycnn.read is not importable yet ({error})")
-
-
 # --- the endpoints ---------------------------------------------------------------------------
 def test_the_page_is_self_contained(server):
     status, page = send(server, "/")
@@ -188,14 +180,7 @@ def test_without_a_model_the_reader_picks_its_own():
     httpd.server_close()
 
 
-def test_read_without_the_reader_installed_is_501(server, monkeypatch):
-    monkeypatch.setitem(sys.modules, "tinycnn.read", None)  # makes the import fail
-    status, answer = post_image(server, "/api/read", draw_seven())
-    assert status == 501 and "tinycnn.read" in answer["error"]
-
-
 def test_read_with_the_real_reader(server, mnist_data):
-    real_reader()
     status, answer = post_image(server, "/api/read", number_image(mnist_data, "307"))
     assert status == 200 and answer["text"] == "307" and len(answer["digits"]) == 3
     assert [d["box"][0] < e["box"][0] for d, e in zip(answer["digits"], answer["digits"][1:])] == [True, True]
@@ -303,8 +288,7 @@ def test_uploading_a_photo_shows_the_boxes_and_digits(page, tmp_path, monkeypatc
         fake_reader(monkeypatch)
         photo, expected = Image.new("L", (200, 100), 255), FAKE_READING["text"]
     else:
-        real_reader()
-        photo, expected = number_image(mnist_data, "307"), "307"
+            photo, expected = number_image(mnist_data, "307"), "307"
     photo.save(tmp_path / "number.png")
     page.click("#mode-photo")
     page.set_files("#file", [tmp_path / "number.png"])
