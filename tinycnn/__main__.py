@@ -9,6 +9,7 @@ import sys
 
 COMMANDS = {
     "read": ("tinycnn.read", "print the handwritten numbers read from images"),
+    "marks": ("tinycnn.marks.cli", "photos of answer sheets -> roll number, subject code and marks in a database"),
     "train": ("tinycnn.train", "train the paper's CNN or its feed-forward comparison on MNIST"),
     "explain": ("tinycnn.explain", "draw one digit's trip through the network as PNGs and an HTML page"),
     "plot": ("tinycnn.plot", "draw loss and accuracy curves from a --history JSON file"),
