@@ -273,9 +273,11 @@ class MaxPooling2D(Layer):
     def _backward(self, d_out):
         d_x = np.zeros_like(self.x, dtype=d_out.dtype)
         taken = np.zeros(self.out.shape, dtype=bool)  # windows whose maximum has been found already
+        is_max = np.empty_like(taken)
         for d_view, x_view in zip(self._window_views(d_x), self._window_views(self.x)):
-            is_max = (x_view == self.out) & ~taken
-            d_view[...] = d_out * is_max
+            np.equal(x_view, self.out, out=is_max)   # is_max = (x_view == out) and not taken
+            is_max &= ~taken
+            np.multiply(d_out, is_max, out=d_view)   # the gradient goes where the maximum was
             taken |= is_max
         return d_x
 
