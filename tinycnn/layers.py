@@ -117,7 +117,7 @@ class ReLU(Layer):
 
     def _forward(self, x, training):
         self.mask = x > 0
-        return np.maximum(x, 0)
+        return x * self.mask  # the same as np.maximum(x, 0), and faster here (no NaN bookkeeping)
 
     def _backward(self, d_out):
         return d_out * self.mask
