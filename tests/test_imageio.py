@@ -185,3 +185,13 @@ def test_bad_arrays_and_types():
 
 def test_image_error_is_a_value_error():
     assert issubclass(ImageError, ValueError)
+
+
+def test_shrink_averages_pixels_and_keeps_small_factors_as_they_are():
+    from tinycnn.imageio import shrink
+    gray = np.zeros((40, 60), dtype=np.float32)
+    gray[:, ::2] = 1.0  # 1-px stripes: shrinking by 2 averages them to grey, not to black or white
+    small = shrink(gray, 2.0)
+    assert small.shape == (20, 30) and small.dtype == np.float32
+    assert np.allclose(small, 0.5, atol=0.01)
+    assert shrink(gray, 1.0) is gray and shrink(gray, 0.5) is gray

