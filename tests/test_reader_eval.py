@@ -1,0 +1,31 @@
+"""The reader on a small seeded evaluation set (scripts/make_digit_strings.py + scripts/eval_reader.py).
+
+Issue 3's targets are 93% whole-number and 98.5% digit accuracy; the reader is not there yet (see the
+README's evaluation table). These floors sit just below what it measures today, so that a change that
+makes reading worse fails here."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+NUMBER_FLOOR, DIGIT_FLOOR = 0.70, 0.92
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_reader_accuracy_on_a_seeded_set(mnist_dir, tmp_path, capsys):
+    folder, report = tmp_path / "strings", tmp_path / "report.json"
+    load_script("make_digit_strings").main(["--out", str(folder), "--count", "98", "--seed", "3",
+                                            "--data-dir", str(mnist_dir)])
+    load_script("eval_reader").main([str(folder), "--json", str(report)])
+    overall = json.loads(report.read_text())["summary"]["overall"]
+    print(capsys.readouterr().out)
+    assert overall["images"] == 98 and overall["errors"] == 0
+    assert overall["number_acc"] >= NUMBER_FLOOR
+    assert overall["digit_acc"] >= DIGIT_FLOOR
