@@ -71,15 +71,6 @@ def feature_maps(maps, columns=8, scale=4):
     return grid([gray(maps[:, :, c], 0.0, high, scale) for c in range(maps.shape[-1])], columns)
 
 
-def titled(image, title, size=14):
-    """The image with one line of text above it, on white."""
-    pad = size + 10
-    out = Image.new("RGB", (max(image.width, int(font(size).getlength(title)) + 8), image.height + pad), WHITE)
-    ImageDraw.Draw(out).text((4, 4), title, fill=BLACK, font=font(size))
-    out.paste(image, (0, pad))
-    return out
-
-
 def png_bytes(image):
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")

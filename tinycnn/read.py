@@ -2,8 +2,8 @@
 
     image -> imageio.load_grayscale -> segment.segment -> normalize.to_mnist -> model -> text
 
-    $ python -m tinycnn.read examples/marks.png
-    4721
+    $ python -m tinycnn.read examples/6186765629.png
+    6186765629
 
 `read_digits(image_or_path)` returns a `Reading` with the text, one string per
 line, and every digit's box, probability and runner-up labels. A digit whose
@@ -34,8 +34,9 @@ from .normalize import batch_to_mnist
 
 DEFAULT_MODEL = "reader_cnn.npz"
 PAPER_MODEL = "paper_cnn.npz"
-# Below this probability a digit is reported as uncertain. On the evaluation set, digits read
-# with at least 0.9 were right far more often than not; see the README's evaluation table.
+# Below this probability a digit is reported as uncertain: a compromise between letting wrong
+# numbers through unflagged (lower) and sending right ones to review (higher); measure it on
+# your own images with scripts/eval_reader.py --uncertain-report.
 MIN_CONFIDENCE = 0.9
 ALTERNATIVES = 3  # runner-up labels reported per digit
 # A phone photo has millions of pixels, but the network sees each digit at 20 px.
