@@ -1,6 +1,5 @@
 """Tests of scripts/make_digit_strings.py (the evaluation set) and of the metrics in scripts/eval_reader.py."""
 
-import importlib.util
 import json
 import re
 import sys
@@ -11,19 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+from script_loader import load_script
 
-
-def _load_script(name):
-    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
-
-
-make = _load_script("make_digit_strings")
-evaluate = _load_script("eval_reader")
+make = load_script("make_digit_strings")
+evaluate = load_script("eval_reader")
 
 SEED = 3
 TEXT = re.compile(r"^\d+( \d+)*(\n\d+( \d+)*)*$")  # digits, single spaces inside lines, lines joined by \n

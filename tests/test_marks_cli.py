@@ -4,7 +4,6 @@ a batch killed part-way, and two batches at once."""
 
 import contextlib
 import csv
-import importlib.util
 import io
 import json
 import shutil
@@ -19,25 +18,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from script_loader import load_script
 from tinycnn.marks import cli, forms
 from tinycnn.marks.storage import SQLiteStorage
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = ROOT / "tinycnn" / "weights"
-# The reader's own model once it is shipped, else the paper's model.
-MODEL = WEIGHTS / "reader_cnn.npz" if (WEIGHTS / "reader_cnn.npz").exists() else WEIGHTS / "paper_cnn.npz"
+MODEL = WEIGHTS / "reader_cnn.npz"  # the reader's default model
 FIELDS = ("roll", "subject", "marks")
 
 
-def _load_script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-make_sheets = _load_script("make_sheets")
+make_sheets = load_script("make_sheets")
 
 
 @pytest.fixture(scope="session")
