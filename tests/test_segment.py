@@ -371,6 +371,45 @@ def test_a_circle_round_the_number_is_not_a_digit():
     assert_finds(seg.segment(np.asarray(image, dtype=np.float32) / 255), boxes)
 
 
+def test_a_circle_that_touches_the_end_digits_is_erased_and_the_digits_kept():
+    gray, boxes = render("4704", origin=(60, 60), size=(340, 180))
+    image = Image.fromarray((gray * 255).astype(np.uint8))
+    (first, *_, last) = boxes
+    # a hurried loop: the bars of both 4s cross it
+    ImageDraw.Draw(image).ellipse((first[0] - 3, 36, last[2] + 3, 124), outline=0, width=4)
+    labels = seg.components(np.asarray(image) < 128)[0]
+    assert labels[86, first[0] + 1] == labels[86, last[2] - 1] == labels[36, 120]  # the 4s and the loop: one blob
+    assert_finds(seg.segment(np.asarray(image, dtype=np.float32) / 255), boxes)
+
+
+def test_a_loop_is_told_from_printed_cells_and_a_comb():
+    loop = np.zeros((90, 200), bool)
+    rows, cols = np.mgrid[:90, :200]
+    radius = np.hypot((rows - 45) / 42, (cols - 100) / 97)
+    loop[(0.93 <= radius) & (radius <= 1.0)] = True
+    cells = np.zeros((60, 200), bool)
+    cells[[0, 1, 58, 59], :] = True
+    cells[:, ::40] = True
+    comb = np.zeros((60, 200), bool)
+    comb[58:60, :] = True
+    comb[40:58, ::40] = True
+    comb[5:58, 15:19] = True  # a digit standing on it
+    for mask, expected in ((loop, True), (cells, False), (comb, False)):
+        assert seg.is_loop(mask, seg.convex_hull(mask)) == expected
+
+
+def test_ring_takes_the_loop_but_not_the_digit_inside_it():
+    gray, _ = render("0", origin=(60, 30), size=(200, 110))
+    image = Image.fromarray((gray * 255).astype(np.uint8))
+    ImageDraw.Draw(image).ellipse((20, 10, 180, 100), outline=0, width=4)
+    loop_only = Image.new("L", image.size, 255)
+    ImageDraw.Draw(loop_only).ellipse((20, 10, 180, 100), outline=0, width=4)
+    mask, loop = np.asarray(image) < 128, np.asarray(loop_only) < 128
+    found = seg.ring(mask, seg.convex_hull(mask))
+    assert iou(found, loop) > 0.9
+    assert not (found & mask & ~loop).any()  # nothing of the 0
+
+
 def test_the_ticks_of_a_printed_comb_are_not_ones():
     gray, boxes = render("4704", spacing=26, origin=(30, 40))
     gray[88:90, 10:300] = 0.0  # the comb's base line, under the digits...

@@ -12,9 +12,9 @@ The steps, one small function each:
                    threshold, or "adaptive": divide out uneven lighting first;
                    chalk's broken strokes are closed
 2. remove_lines    ruled lines, underlines and the borders of printed boxes
-3. components      8-connected blobs of ink; drop circles drawn round the
-                   number, the ticks of a printed comb, specks and junk at
-                   the border
+3. components      8-connected blobs of ink; erase circles drawn round the
+                   number (keeping the digits they touch), drop the ticks of
+                   a printed comb, specks and junk at the border
 4. merge_pieces    pieces of one digit, e.g. a 5 whose top bar is detached
 5. group_lines     blobs -> lines of text, each sorted left to right, following
                    a tilted or wavy line; lines of edge junk alone are dropped
@@ -30,7 +30,9 @@ Every size is measured in digit heights, so the same constants serve a
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image, ImageDraw
 from scipy import ndimage as ndi
+from scipy.spatial import ConvexHull, QhullError
 
 # --- binarize -------------------------------------------------------------
 # Ink and paper must differ by a tenth of the full scale, or the image is blank.
@@ -84,6 +86,9 @@ BORDER_WIDE = 5.0  # ... and wider than five digits
 BORDER_THIN = 0.05  # ... and a sliver this thin, longer than a digit
 # A pen circle round a number is at most about twice as tall as the digits in it.
 ENCLOSED_HEIGHT = 0.3
+LOOP_GAP = 0.2  # a loop round a number may leave a fifth of its way round open
+LOOP_FILL = 0.9  # a loop's convex hull cuts the corners of its box (an ellipse fills 79% of it)
+RING_MARGIN = 2  # px beyond the pen's width: where the loop wobbles off its convex hull
 # The ticks of a printed comb are 1-2 px wide and 0.3-0.7 digit heights tall.
 TICK_WIDTH = 3
 TICK_HEIGHT = 0.75
@@ -462,8 +467,8 @@ def estimate_digit_height(blobs, shape):
     return float(heights[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
 
 
-def remove_enclosures(blobs):
-    """Drop blobs drawn around others: a frame or a pen circle round the number.
+def enclosures(blobs):
+    """The blobs drawn around others: a frame or a pen circle round the number.
 
     A blob encloses another when the other's box lies inside its own and is
     at least ENCLOSED_HEIGHT of its height (a speck inside a 0 does not count).
@@ -472,7 +477,70 @@ def remove_enclosures(blobs):
         return (inner is not outer and inner.h >= ENCLOSED_HEIGHT * outer.h
                 and outer.x <= inner.x and inner.right <= outer.right
                 and outer.y <= inner.y and inner.bottom <= outer.bottom)
-    return [b for b in blobs if not any(encloses(b, other) for other in blobs)]
+    return [b for b in blobs if any(encloses(b, other) for other in blobs)]
+
+
+def erase_loops(ink):
+    """Ink (H, W) bool without the frames and pen circles drawn round a number (see `enclosures`).
+
+    A circle drawn in a hurry touches the first and last digits, so they are one
+    blob with it; only the circle's own stroke is erased (`ring`), and the digits
+    that touched it stay. This runs before line removal, which would take the
+    flat top and bottom of a long loop and leave its ends joined to the digits.
+    Returns a new mask; `ink` is not changed.
+    """
+    labels, blobs = components(ink)
+    ink = ink.copy()
+    for blob in enclosures(blobs):
+        mask = blob.mask(labels)
+        hull = convex_hull(mask)
+        if is_loop(mask, hull):
+            ink[blob.y : blob.bottom, blob.x : blob.right] &= ~ring(mask, hull)
+    return ink
+
+
+def is_loop(mask, hull):
+    """True when mask (h, w) bool is a loop drawn round something, not printed lines. hull: its `convex_hull`.
+
+    A loop runs along the whole edge of its convex hull (all but LOOP_GAP of it), and cuts
+    the corners of its box (a hull filling LOOP_FILL of the box is a printed frame, which
+    line removal takes). Digits standing on a printed comb fail the first test: the
+    hull's edge crosses the paper from the comb's ends to their tops.
+    """
+    edge = hull & ~ndi.binary_erosion(hull)
+    near_ink = ndi.distance_transform_edt(~mask)[edge] <= pen_width(mask) + RING_MARGIN
+    return bool(near_ink.mean() >= 1 - LOOP_GAP and hull.mean() < LOOP_FILL)
+
+
+def ring(mask, hull):
+    """The pixels of mask (h, w) bool on its outline: a loop drawn round the rest. hull: its `convex_hull`.
+
+    A loop round a number is about convex, so its stroke lies along the edge of
+    the ink's convex hull: every pixel within a pen width and RING_MARGIN px of
+    that edge is the loop. Digits inside lose at most the bit where they touched it.
+    """
+    depth = ndi.distance_transform_edt(np.pad(hull, 1))[1:-1, 1:-1]  # pixels from the hull's edge
+    return mask & (depth <= pen_width(mask) + RING_MARGIN)
+
+
+def convex_hull(mask):
+    """(h, w) bool: the convex hull of the True pixels of mask, filled."""
+    rows, cols = np.nonzero(mask)
+    corners = np.concatenate([np.stack([cols + dx, rows + dy], axis=1) for dx in (0, 1) for dy in (0, 1)])
+    image = Image.new("1", (mask.shape[1], mask.shape[0]))
+    if len(np.unique(corners, axis=0)) >= 3:
+        try:
+            vertices = corners[ConvexHull(corners).vertices]
+            ImageDraw.Draw(image).polygon([tuple(map(float, v)) for v in vertices], fill=1)
+        except QhullError:  # all in a line
+            pass
+    return np.asarray(image, dtype=bool) | mask
+
+
+def pen_width(mask):
+    """The pen's width in px: twice the 90th percentile distance from ink to paper."""
+    distance = ndi.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
+    return 2.0 * float(np.percentile(distance[mask], 90))
 
 
 def is_tick(blob, labels, lines, digit_height):
@@ -916,9 +984,9 @@ def segment(gray, method="auto", score_fn=None):
     raw = binarize(gray, method)
     if ink_is_light(gray):
         raw = close_chalk(raw)
+    raw = erase_loops(raw)
     ink = remove_lines(raw, rough_digit_height(raw))
     labels, blobs = components(ink)
-    blobs = remove_enclosures(blobs)
     digit_height = estimate_digit_height(blobs, ink.shape)
     blobs = [b for b in blobs if not is_tick(b, labels, raw & ~ink, digit_height)]
     blobs = remove_specks(blobs, digit_height)
