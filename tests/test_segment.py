@@ -287,8 +287,9 @@ def _touching_zeros():
 
 
 def _prefers_digit_shapes(pieces):
-    """A stand-in for the classifier: one log-score per piece, highest for pieces shaped like a digit (w/h near 0.7)."""
-    return [-4.0 * abs(p.shape[1] / p.shape[0] - 0.7) for p in pieces]
+    """A stand-in for the classifier: one log-score per piece, highest for pieces shaped like
+    a digit (w/h near 0.7) or a 1 (a bar, w/h under 0.2)."""
+    return [-4.0 * min(abs(p.shape[1] / p.shape[0] - 0.7), max(0.0, p.shape[1] / p.shape[0] - 0.2)) for p in pieces]
 
 
 def test_candidate_cuts_find_where_two_zeros_touch():
@@ -511,3 +512,29 @@ def test_broken_chalk_strokes_are_joined():
     board[:, ::4] = 0.0  # ...broken every 4 columns, as chalk grains break them
     assert len(seg.components(seg.binarize(board))[1]) > 20
     assert_finds(seg.segment(board), boxes)
+
+
+def _pieces(*boxes):
+    """(box, mask) pieces with full masks, for the join tests."""
+    return [((x, y, w, h), np.ones((h, w), dtype=bool)) for x, y, w, h in boxes]
+
+
+def test_join_broken_joins_a_fragment_the_scorer_reads_better_as_one_digit():
+    # a 0 drawn in two strokes that do not meet: two half-width pieces, then a 1
+    halves = _pieces((0, 0, 12, H), (14, 0, 12, H), (40, 0, 6, H))
+    reads_pairs_as_one = lambda masks: [-0.05 if m.shape[1] > 20 else -2.0 for m in masks]  # noqa: E731
+    joined = seg.join_broken(halves, H, reads_pairs_as_one)
+    assert [box for box, _ in joined] == [(0, 0, 26, H), (40, 0, 6, H)]
+    assert joined[0][1].sum() == 2 * 12 * H  # both pieces' ink, none between them
+
+
+def test_join_broken_leaves_two_sure_digits_and_far_pieces_apart():
+    sure = lambda masks: [0.0] * len(masks)  # noqa: E731 -- every piece and every pair read surely
+    two_digits = _pieces((0, 0, 20, H), (24, 0, 20, H))
+    assert seg.join_broken(two_digits, H, sure) == two_digits  # neither is a fragment nor doubtful
+    doubtful = lambda masks: [-0.05 if m.shape[1] > 30 else -2.0 for m in masks]  # noqa: E731
+    far = _pieces((0, 0, 12, H), (40, 0, 12, H))  # 28 px apart: more than JOIN_GAP heights
+    assert seg.join_broken(far, H, doubtful) == far
+    fragment = _pieces((0, 0, 20, H), (22, H // 2, 10, H // 3))  # a short piece beside a sure digit
+    assert len(seg.join_broken(fragment, H, lambda masks: [-0.01 if m.shape[1] > 25 else -0.02 for m in masks])) == 1
+    assert len(seg.join_broken(fragment, H, lambda masks: [-3.0 if m.shape[1] > 25 else -0.02 for m in masks])) == 2

@@ -143,6 +143,10 @@ SURE_DIGIT = 0.5
 # it looks (a 5 with a long bar), unless it is wider than 1.7 heights.
 ONE_DIGIT = 0.9
 WIDEST_DIGIT = 1.7
+# join_broken: pieces side by side, at most 0.25 line heights apart, may be one broken digit
+# when one of them is under 0.7 line heights tall or doubtful.
+JOIN_GAP = 0.25
+FRAGMENT = 0.7
 
 # --- word gaps (in line heights) ------------------------------------------
 WORD_GAP_TYPICAL = 2.0  # a word gap is twice the tightest gap in the line...
@@ -968,6 +972,61 @@ def word_gaps(boxes, line_height, separators=()):
     return [False] + [gap > limit and not sep for gap, sep in zip(gaps, held)]
 
 
+def join_broken(digits, line_height, score_fn):
+    """The (box, mask) pieces of one line, left to right, with broken digits joined again.
+
+    A pen that skips, a chalk stroke or a wrong cut leaves a digit in two pieces
+    side by side, which geometry alone (`merge_pieces`) cannot tell from two
+    digits. Neighbours at most JOIN_GAP line heights apart, together no wider than
+    MAX_PIECE_WIDTH, are candidates when one of them is a fragment (shorter than
+    FRAGMENT line heights) or doubtful (its best digit under SURE_DIGIT). All
+    pieces and candidate pairs are scored in one call; dynamic programming over
+    the line then keeps the grouping with the highest total score, so a pair is
+    joined when the classifier reads the two as one digit more surely than as two.
+    """
+    boxes = [box for box, _ in digits]
+    near = [i for i in range(len(digits) - 1) if _may_be_one(boxes[i], boxes[i + 1], line_height)]
+    if not near:
+        return digits
+    joined = {i: _joined(digits[i], digits[i + 1]) for i in near}
+    scores = score_fn([mask for _, mask in digits] + [joined[i][1] for i in near])
+    single, pair = scores[: len(digits)], dict(zip(near, scores[len(digits):]))
+    doubtful = [score < np.log(SURE_DIGIT) or box[3] < FRAGMENT * line_height for box, score in zip(boxes, single)]
+    best, step = [0.0], []  # best[k]: the highest total of the first k pieces; step: 1 or 2 pieces as one digit
+    for k in range(1, len(digits) + 1):
+        options = [(best[k - 1] + single[k - 1], 1)]
+        if k - 2 in pair and (doubtful[k - 2] or doubtful[k - 1]):
+            options.append((best[k - 2] + pair[k - 2], 2))
+        total, size = max(options)
+        best.append(total)
+        step.append(size)
+    out, k = [], len(digits)
+    while k:
+        out.append(digits[k - 1] if step[k - 1] == 1 else joined[k - 2])
+        k -= step[k - 1]
+    return out[::-1]
+
+
+def _may_be_one(a, b, line_height):
+    """Whether boxes a and b (x, y, w, h), b right of a, are close and small enough to be one digit."""
+    gap = b[0] - (a[0] + a[2])
+    width = max(a[0] + a[2], b[0] + b[2]) - min(a[0], b[0])
+    height = max(a[1] + a[3], b[1] + b[3]) - min(a[1], b[1])
+    return (gap <= JOIN_GAP * line_height and width <= MAX_PIECE_WIDTH * line_height
+            and height <= MERGE_MAX_HEIGHT * line_height)
+
+
+def _joined(a, b):
+    """Two (box, mask) pieces -> one (box, mask) holding both."""
+    (ax, ay, aw, ah), (bx, by, bw, bh) = a[0], b[0]
+    x, y = min(ax, bx), min(ay, by)
+    w, h = max(ax + aw, bx + bw) - x, max(ay + ah, by + bh) - y
+    mask = np.zeros((h, w), dtype=bool)
+    for (px, py, pw, ph), piece in (a, b):
+        mask[py - y : py - y + ph, px - x : px - x + pw] |= piece
+    return (x, y, w, h), mask
+
+
 # --- the whole pipeline ---------------------------------------------------
 
 
@@ -1002,6 +1061,8 @@ def segment(gray, method="auto", score_fn=None):
             continue
         separators = [blob.box for blob, mask in masks if is_punctuation(mask, height)]
         digits = _line_digits(kept, height, score_fn)
+        if score_fn is not None:
+            digits = join_broken(digits, height, score_fn)
         line_index = segments[-1].line + 1 if segments else 0
         gaps = word_gaps([box for box, _ in digits], height, separators)
         segments.extend(Segment(box, mask, line_index, gap) for (box, mask), gap in zip(digits, gaps))
