@@ -526,6 +526,10 @@ def test_join_broken_joins_a_fragment_the_scorer_reads_better_as_one_digit():
     joined = seg.join_broken(halves, H, reads_pairs_as_one)
     assert [box for box, _ in joined] == [(0, 0, 26, H), (40, 0, 6, H)]
     assert joined[0][1].sum() == 2 * 12 * H  # both pieces' ink, none between them
+    # a 5 in three strokes: its bar in two pieces and its body
+    strokes = _pieces((0, 0, 8, H), (8, 0, 8, H // 4), (16, 0, 8, H // 4))
+    reads_all_three = lambda masks: [-0.05 if m.shape[1] == 24 else -2.0 for m in masks]  # noqa: E731
+    assert [box for box, _ in seg.join_broken(strokes, H, reads_all_three)] == [(0, 0, 24, H)]
 
 
 def test_join_broken_leaves_two_sure_digits_and_far_pieces_apart():

@@ -143,8 +143,10 @@ SURE_DIGIT = 0.5
 # it looks (a 5 with a long bar), unless it is wider than 1.7 heights.
 ONE_DIGIT = 0.9
 WIDEST_DIGIT = 1.7
-# join_broken: pieces side by side, at most 0.25 line heights apart, may be one broken digit
-# when one of them is under 0.7 line heights tall or doubtful.
+# join_broken: up to 3 pieces side by side, each at most 0.25 line heights from the next and
+# together at most MAX_PIECE_WIDTH wide, may be one broken digit when one of them is under
+# 0.7 line heights tall or doubtful (1.5 heights wide joined a doubtful 1 to the 0 beside it).
+JOIN_PIECES = 3
 JOIN_GAP = 0.25
 FRAGMENT = 0.7
 
@@ -975,45 +977,47 @@ def word_gaps(boxes, line_height, separators=()):
 def join_broken(digits, line_height, score_fn):
     """The (box, mask) pieces of one line, left to right, with broken digits joined again.
 
-    A pen that skips, a chalk stroke or a wrong cut leaves a digit in two pieces
-    side by side, which geometry alone (`merge_pieces`) cannot tell from two
-    digits. Neighbours at most JOIN_GAP line heights apart, together no wider than
-    MAX_PIECE_WIDTH, are candidates when one of them is a fragment (shorter than
-    FRAGMENT line heights) or doubtful (its best digit under SURE_DIGIT). All
-    pieces and candidate pairs are scored in one call; dynamic programming over
-    the line then keeps the grouping with the highest total score, so a pair is
-    joined when the classifier reads the two as one digit more surely than as two.
+    A pen that skips, a chalk stroke or a wrong cut leaves a digit in pieces side
+    by side, which geometry alone (`merge_pieces`) cannot tell from digits. Runs
+    of up to JOIN_PIECES neighbours, each at most JOIN_GAP line heights from the
+    next and together no wider than MAX_PIECE_WIDTH, are candidates when one of them
+    is a fragment (shorter than FRAGMENT line heights) or doubtful (its best digit
+    under SURE_DIGIT). All pieces and candidate runs are scored in one call;
+    dynamic programming over the line then keeps the grouping with the highest
+    total score, so pieces are joined when the classifier reads them as one digit
+    more surely than as several.
     """
     boxes = [box for box, _ in digits]
-    near = [i for i in range(len(digits) - 1) if _may_be_one(boxes[i], boxes[i + 1], line_height)]
-    if not near:
+    runs = {}  # (first, last + 1) -> the joined (box, mask)
+    for i in range(len(digits)):
+        piece = digits[i]
+        for j in range(i + 1, min(i + JOIN_PIECES, len(digits))):
+            if boxes[j][0] - (boxes[j - 1][0] + boxes[j - 1][2]) > JOIN_GAP * line_height:
+                break
+            piece = _joined(piece, digits[j])
+            x, y, w, h = piece[0]
+            if w > MAX_PIECE_WIDTH * line_height or h > MERGE_MAX_HEIGHT * line_height:
+                break
+            runs[(i, j + 1)] = piece
+    if not runs:
         return digits
-    joined = {i: _joined(digits[i], digits[i + 1]) for i in near}
-    scores = score_fn([mask for _, mask in digits] + [joined[i][1] for i in near])
-    single, pair = scores[: len(digits)], dict(zip(near, scores[len(digits):]))
+    scores = score_fn([mask for _, mask in digits] + [mask for _, mask in runs.values()])
+    single, joined = scores[: len(digits)], dict(zip(runs, scores[len(digits):]))
     doubtful = [score < np.log(SURE_DIGIT) or box[3] < FRAGMENT * line_height for box, score in zip(boxes, single)]
-    best, step = [0.0], []  # best[k]: the highest total of the first k pieces; step: 1 or 2 pieces as one digit
+    best, came_from = [0.0], [None]  # best[k]: the highest total of the first k pieces; came_from[k]: where its last digit starts
     for k in range(1, len(digits) + 1):
-        options = [(best[k - 1] + single[k - 1], 1)]
-        if k - 2 in pair and (doubtful[k - 2] or doubtful[k - 1]):
-            options.append((best[k - 2] + pair[k - 2], 2))
-        total, size = max(options)
+        options = [(best[k - 1] + single[k - 1], k - 1)]
+        options += [(best[i] + joined[(i, k)], i) for i in range(max(0, k - JOIN_PIECES), k - 1)
+                    if (i, k) in runs and any(doubtful[i:k])]
+        total, start = max(options)
         best.append(total)
-        step.append(size)
+        came_from.append(start)
     out, k = [], len(digits)
     while k:
-        out.append(digits[k - 1] if step[k - 1] == 1 else joined[k - 2])
-        k -= step[k - 1]
+        start = came_from[k]
+        out.append(digits[start] if start == k - 1 else runs[(start, k)])
+        k = start
     return out[::-1]
-
-
-def _may_be_one(a, b, line_height):
-    """Whether boxes a and b (x, y, w, h), b right of a, are close and small enough to be one digit."""
-    gap = b[0] - (a[0] + a[2])
-    width = max(a[0] + a[2], b[0] + b[2]) - min(a[0], b[0])
-    height = max(a[1] + a[3], b[1] + b[3]) - min(a[1], b[1])
-    return (gap <= JOIN_GAP * line_height and width <= MAX_PIECE_WIDTH * line_height
-            and height <= MERGE_MAX_HEIGHT * line_height)
 
 
 def _joined(a, b):
