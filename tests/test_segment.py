@@ -288,8 +288,8 @@ def _touching_zeros():
 
 def _prefers_digit_shapes(pieces):
     """A stand-in for the classifier: one log-score per piece, highest for pieces shaped like
-    a digit (w/h near 0.7) or a 1 (a bar, w/h under 0.2)."""
-    return [-4.0 * min(abs(p.shape[1] / p.shape[0] - 0.7), max(0.0, p.shape[1] / p.shape[0] - 0.2)) for p in pieces]
+    a digit (w/h near 0.7) or a 1 (a bar one pen stroke wide)."""
+    return [0.0 if p.shape[1] <= STROKE + 1 else -4.0 * abs(p.shape[1] / p.shape[0] - 0.7) for p in pieces]
 
 
 def test_candidate_cuts_find_where_two_zeros_touch():
@@ -466,9 +466,12 @@ def test_clean_piece_drops_the_crumbs_of_a_neighbour():
     assert (seg.clean_piece(piece) == (piece & (np.arange(12) < 10))).all()
 
 
-def test_count_prior_prefers_the_count_the_width_suggests():
-    assert seg.count_prior(2, 2.1) > seg.count_prior(3, 2.1) > seg.count_prior(5, 2.1)
-    assert seg.count_prior(2, 2.1) > seg.count_prior(1, 2.1)
+def test_width_prior_prefers_pieces_one_digit_wide_and_leaves_ones_to_the_classifier():
+    typical = 0.6 * H
+    one_digit, two, three = (seg.width_prior(k * typical, typical, H) for k in (1, 2, 3))
+    assert one_digit == 0.0 and one_digit > two > three
+    assert seg.width_prior(0.45 * H, 0.9 * H, H) < 0.0  # half a wide digit
+    assert seg.width_prior(0.2 * H, typical, H) == 0.0  # narrow enough to be a 1
 
 
 def test_a_long_run_of_touching_digits_is_split_in_one_scoring_call():

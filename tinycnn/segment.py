@@ -130,10 +130,12 @@ CRUMB = 0.1  # a cut-off sliver of a neighbour holds under a tenth of a piece's 
 # column away for 20 rows, so it goes round ink where it can.
 CUT_REACH = 0.25
 CUT_INK, CUT_DRIFT = 1.0, 0.05
-# How sure the split search is of the number of digits in a blob from its
-# width: one digit either way costs 1/(2 * 0.5**2) = 2 nats, like reading
-# one digit at 14% instead of 100%.
-COUNT_SPREAD = 0.5
+# How sure the split search is that a piece is one digit from its width: a
+# piece twice the line's typical digit width (two digits read as one) costs
+# 1/(2 * 1.0**2) = 0.5 nats, three times 2 nats. A prior on the number of
+# digits in a blob (its width / the typical width) did worse: 1s and the
+# overlap of touching digits make that count too low.
+WIDTH_SPREAD = 1.0
 # With a scorer, a narrower blob is split too if the classifier doubts it is
 # one digit. Two digits side by side need 0.55 heights (a "1" beside a "7");
 # a digit read with under 50% is more likely two touching ones than a bad digit.
@@ -839,7 +841,7 @@ def _cut_paths(mask, digit_height):
 def _candidate_pieces(mask, paths, digit_height):
     """All pieces between two cut paths that could be one digit wide: {(i, j): trimmed piece mask}.
 
-    The whole blob is a candidate too, however wide: `count_prior` judges it."""
+    The whole blob is a candidate too, however wide: `width_prior` judges it."""
     widest = MAX_PIECE_WIDTH * digit_height
     starts = [int(np.median(path)) for path in paths]
     last = len(paths) - 1
@@ -864,9 +866,9 @@ def best_cuts(mask, n=None, score_fn=None, digit_height=None, typical_width=None
     score_fn(list of piece masks) -> one score per piece: the log-probability
     of its best digit (<= 0; higher = more digit-like). Every piece between two
     candidate cuts (see `cut_path`) that is at most MAX_PIECE_WIDTH wide is
-    scored in ONE call; dynamic programming over the cuts then finds, for each
-    number of pieces, the pieces with the highest total score, and the best
-    total plus `count_prior` wins (with n given, the best of n pieces).
+    scored in ONE call, plus its `width_prior`; dynamic programming over the
+    cuts then finds, for each number of pieces, the pieces with the highest
+    total score, and the best total wins (with n given, the best of n pieces).
     Without score_fn, cut straight into n (or as many as the width suggests)
     near-equal pieces at the lightest columns. Each cut is an (h,) int array:
     its column in each row.
@@ -878,21 +880,27 @@ def best_cuts(mask, n=None, score_fn=None, digit_height=None, typical_width=None
         return [np.full(height, x) for x in _even_cuts(mask, n or max(1, round(expected)))]
     paths = _cut_paths(mask, digit_height)
     pieces = _candidate_pieces(mask, paths, digit_height)
-    scores = dict(zip(pieces, (float(v) for v in score_fn(list(pieces.values())))))
+    typical_width = typical_width or DIGIT_ASPECT * digit_height
+    scores = {key: float(score) + width_prior(piece.shape[1], typical_width, digit_height)
+              for (key, piece), score in zip(pieces.items(), score_fn(list(pieces.values())))}
     by_count = _best_paths(len(paths), scores)
     if n is not None:
         by_count = {count: value for count, value in by_count.items() if count == n}
     if not by_count:
         return best_cuts(mask, n, None, digit_height, typical_width)
-    count = max(by_count, key=lambda k: by_count[k][0] + count_prior(k, expected))
+    count = max(by_count, key=lambda k: by_count[k][0])
     return [paths[k] for k in by_count[count][1]]
 
 
-def count_prior(count, expected):
-    """Log-prior of a blob holding `count` digits when its width suggests `expected`:
-    a Gaussian of spread COUNT_SPREAD digits. The classifier reads halves of digits
-    and some pairs confidently too; this keeps the split near the blob's width."""
-    return -((count - expected) ** 2) / (2 * COUNT_SPREAD ** 2)
+def width_prior(width, typical_width, digit_height):
+    """Log-prior of a piece `width` px wide being one digit of a line whose digits are
+    typical_width wide: a Gaussian of spread WIDTH_SPREAD typical widths. The classifier
+    reads some pairs of touching digits confidently as one; this makes a piece twice
+    as wide as a digit pay for it. A piece narrow enough to be a 1 (ONE_WIDTH heights)
+    pays nothing: the classifier judges it alone."""
+    if width <= ONE_WIDTH * digit_height:
+        return 0.0
+    return -((width / typical_width - 1) ** 2) / (2 * WIDTH_SPREAD ** 2)
 
 
 def _best_paths(count, scores):
