@@ -32,6 +32,15 @@ def _pair(value, what):
     raise ValueError(f"{what} must be a positive int or a pair of positive ints, got {value!r}")
 
 
+def sum_rows(d):
+    """(M, F) -> (F,): the sum of the rows of d, computed as the matrix-vector product ones(M) @ d.
+
+    Same result as d.sum(axis=0) up to float rounding; BLAS does it about 4x faster for the tall,
+    narrow gradients of a convolution (21632 x 32 for the paper's first layer at batch 32).
+    """
+    return np.ones(d.shape[0], dtype=d.dtype) @ d
+
+
 def glorot_uniform(shape, fan_in, fan_out, rng, dtype):
     """Keras's default kernel initializer: U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out))."""
     limit = math.sqrt(6.0 / (fan_in + fan_out))
@@ -216,7 +225,7 @@ class Conv2D(Layer):
         d_out_2d = d_out.reshape(-1, self.filters)                      # (N*Ho*Wo, F)
         cols_2d = self.cols.reshape(d_out_2d.shape[0], -1)             # (N*Ho*Wo, kh*kw*C)
         self.grads["kernel"] = (cols_2d.T @ d_out_2d).reshape(kernel.shape)
-        self.grads["bias"] = d_out_2d.sum(axis=0)
+        self.grads["bias"] = sum_rows(d_out_2d)
         if not self.needs_input_grad:
             return None
         d_cols = (d_out_2d @ kernel.reshape(-1, self.filters).T).reshape(self.cols.shape)
@@ -332,7 +341,7 @@ class Dense(Layer):
 
     def _backward(self, d_out):
         self.grads["kernel"] = self.x.T @ d_out
-        self.grads["bias"] = d_out.sum(axis=0)
+        self.grads["bias"] = sum_rows(d_out)
         if not self.needs_input_grad:
             return None
         return d_out @ self.params["kernel"].T
