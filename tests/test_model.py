@@ -65,6 +65,32 @@ def test_gradient_check_through_a_whole_model():
             assert relative_error(layer.grads[key], numerical) < 1e-6, (layer.name, key)
 
 
+def test_relu_moved_past_the_pool_changes_no_output_and_no_gradient():
+    # Sequential computes "conv + relu, then max pool" as "conv, max pool, then relu" (they commute).
+    # Compare with the plain order, layer by layer, on images with blank regions (ties in the pools).
+    model = paper_cnn(seed=0)
+    model.compile("adam")
+    assert [model._relu_moves_past_pool(i) for i in range(len(model.layers))] == [True, False, True] + [False] * 5
+    rng = np.random.default_rng(0)
+    x, y = rng.random((8, 28, 28, 1)).astype(np.float32), rng.integers(0, 10, 8)
+    x[:, :6] = 0
+    model.layers[0].params["bias"][:] = rng.standard_normal(32).astype(np.float32) * 0.1
+    probs = model.forward(x, training=True)
+    model.backward(model.loss.gradient_wrt_logits(y, probs), skip_last_activation=True)
+    moved = {(layer.name, key): grad.copy() for layer in model.layers for key, grad in layer.grads.items()}
+
+    plain = x
+    for layer in model.layers:
+        plain = layer.forward(plain, training=True)
+    np.testing.assert_array_equal(plain, probs)
+    d_out = model.loss.gradient_wrt_logits(y, plain)
+    for i, layer in enumerate(reversed(model.layers)):
+        d_out = layer.backward(d_out, skip_activation=(i == 0))
+    for layer in model.layers:
+        for key, grad in layer.grads.items():
+            np.testing.assert_array_equal(grad, moved[layer.name, key], err_msg=f"{layer.name}/{key}")
+
+
 def test_training_step_reduces_the_loss_on_a_fixed_batch():
     model = small_model()
     model.compile(tinycnn.Adam(learning_rate=0.01))

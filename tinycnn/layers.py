@@ -84,16 +84,21 @@ class Layer:
         return sum(p.size for p in self.params.values())
 
     # --- the computation -----------------------------------------------------
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, skip_activation=False):
+        """x -> out. With skip_activation=True, out is the value before the activation
+        (the model then applies the activation itself, see Sequential.forward)."""
         x = np.asarray(x, dtype=self.dtype)
         if not self.built:
             self.build(x.shape[1:])
         out = self._forward(x, training)
-        return out if self.activation is None else self.activation.forward(out, training)
+        if self.activation is None or skip_activation:
+            return out
+        return self.activation.forward(out, training)
 
     def backward(self, d_out, skip_activation=False):
-        """dL/d(out) -> dL/dx. With skip_activation=True, d_out is already the
-        gradient before the activation (the fused softmax + cross-entropy gradient)."""
+        """dL/d(out) -> dL/dx. With skip_activation=True, d_out is already the gradient
+        before the activation (the fused softmax + cross-entropy gradient, or a ReLU the
+        model moved past a max pooling)."""
         if self.activation is not None and not skip_activation:
             d_out = self.activation.backward(d_out)
         return self._backward(d_out)
