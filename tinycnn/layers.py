@@ -285,14 +285,19 @@ class MaxPooling2D(Layer):
         return out
 
     def _backward(self, d_out):
-        d_x = np.zeros_like(self.x, dtype=d_out.dtype)
-        taken = np.zeros(self.out.shape, dtype=bool)  # windows whose maximum has been found already
-        is_max = np.empty_like(taken)
+        # The views cover all of d_x, except a last row/column that odd sizes leave out: zero it then.
+        ph, pw = self.pool_size
+        covered = self.x.shape[1:3] == (self.out.shape[1] * ph, self.out.shape[2] * pw)
+        d_x = np.empty_like(self.x, dtype=d_out.dtype) if covered else np.zeros_like(self.x, dtype=d_out.dtype)
+        taken = None  # windows whose maximum has been found already
         for d_view, x_view in zip(self._window_views(d_x), self._window_views(self.x)):
-            np.equal(x_view, self.out, out=is_max)   # is_max = (x_view == out) and not taken
-            is_max &= ~taken
+            is_max = x_view == self.out
+            if taken is None:
+                taken = is_max
+            else:
+                is_max &= ~taken                     # a maximum, and the first one in its window
+                taken |= is_max
             np.multiply(d_out, is_max, out=d_view)   # the gradient goes where the maximum was
-            taken |= is_max
         return d_x
 
     def get_config(self):
