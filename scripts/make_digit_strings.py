@@ -39,6 +39,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage as ndi
 
+from tinycnn.augment import thin
+
 CONDITIONS = {
     "clean": "pen on plain paper, ordinary spacing: the baseline",
     "touching": "3 in 4 neighbouring digits just touch, or overlap by up to a tenth of a digit height",
@@ -130,33 +132,6 @@ def stroke_width(mask):
     """Mean stroke width of a binary mask: area / half the perimeter (a stroke of length L and width w has 2L of edge)."""
     edge = np.count_nonzero(mask & ~ndi.binary_erosion(mask))
     return 2 * np.count_nonzero(mask) / max(edge, 1)
-
-
-def thin(mask):
-    """Zhang-Suen thinning: peel the boundary of a binary mask until every stroke is 1 px wide.
-
-    Each pass removes, in two half-steps, boundary pixels whose removal keeps the shape
-    connected (exactly one 0->1 transition around them) and that are not line ends.
-    """
-    m = np.pad(mask, 1).astype(np.uint8)
-    while True:
-        changed = False
-        for step in (0, 1):
-            p = [m[:-2, 1:-1], m[:-2, 2:], m[1:-1, 2:], m[2:, 2:],  # P2..P9, clockwise from the top
-                 m[2:, 1:-1], m[2:, :-2], m[1:-1, :-2], m[:-2, :-2]]
-            neighbours = sum(p)
-            transitions = sum((p[i] == 0) & (p[(i + 1) % 8] == 1) for i in range(8))
-            p2, p4, p6, p8 = p[0], p[2], p[4], p[6]
-            if step == 0:
-                side = ((p2 & p4 & p6) == 0) & ((p4 & p6 & p8) == 0)
-            else:
-                side = ((p2 & p4 & p8) == 0) & ((p2 & p6 & p8) == 0)
-            remove = (m[1:-1, 1:-1] == 1) & (neighbours >= 2) & (neighbours <= 6) & (transitions == 1) & side
-            if remove.any():
-                m[1:-1, 1:-1][remove] = 0
-                changed = True
-        if not changed:
-            return m[1:-1, 1:-1].astype(bool)
 
 
 def digit_ink(image, height, stroke_px):

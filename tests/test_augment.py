@@ -56,6 +56,44 @@ def test_neighbour_bits_touch_the_digit():
     assert ndimage.label(joined, structure=np.ones((3, 3)))[1] == 1  # one blob: the strip touches the digit
 
 
+def test_thin_leaves_a_one_pixel_skeleton_that_keeps_the_shape_whole():
+    ring = np.zeros((40, 40), bool)
+    yy, xx = np.mgrid[:40, :40]
+    ring[(14 <= np.hypot(yy - 20, xx - 20)) & (np.hypot(yy - 20, xx - 20) <= 18)] = True  # a 0 drawn 5 px wide
+    skeleton = augment.thin(ring)
+    from scipy import ndimage
+    assert skeleton.sum() < ring.sum() / 3 and not (skeleton & ~ring).any()
+    assert ndimage.label(skeleton, structure=np.ones((3, 3)))[1] == 1  # still one loop...
+    assert ndimage.label(~skeleton)[1] == 2  # ...that still closes round its hole
+    assert not ndimage.binary_erosion(skeleton, structure=np.ones((2, 2))).any()  # nowhere 2 px thick
+
+
+@pytest.mark.parametrize("width", [0.05, 0.2])
+def test_restroke_redraws_the_digit_with_an_even_pen_of_the_chosen_width(width):
+    from tinycnn.normalize import stroke_width
+    blotchy = np.zeros((60, 40), bool)
+    blotchy[5:55, 17:23] = True   # a "1" 6 px wide...
+    blotchy[20:35, 12:28] = True  # ...with a blot in the middle
+    redrawn = augment.restroke(blotchy, np.random.default_rng(0), min_width=width, max_width=width)
+    assert stroke_width(redrawn) == pytest.approx(width * 50, abs=2.0)
+    rows = np.flatnonzero(redrawn.any(axis=1))
+    assert rows[-1] - rows[0] + 1 == pytest.approx(50, abs=width * 50 + 2)  # as tall as before
+    columns = redrawn.sum(axis=1)[rows[0] + 5:rows[-1] - 5]
+    assert columns.max() - columns.min() <= 2  # no blot left: one width all along
+
+
+def test_side_by_side_puts_two_whole_digits_next_to_each_other():
+    rng = np.random.default_rng(0)
+    one = augment.render(bar_digit(), 60, rng) > 0.5
+    for seed in range(10):
+        pair = augment.side_by_side(one, one, np.random.default_rng(seed))
+        rows, cols = np.flatnonzero(pair.any(axis=1)), np.flatnonzero(pair.any(axis=0))
+        width, height = np.flatnonzero(one.any(axis=0)).size, np.flatnonzero(one.any(axis=1)).size
+        # two bars side by side: overlapping by up to 12% of the height, or up to 6% apart
+        assert 1.85 * width - 0.12 * height - 1 <= cols.size <= 2.15 * width + 0.06 * height + 1  # (heights differ by 15%)
+        assert rows.size <= 1.3 * height  # not stacked
+
+
 def test_not_a_digit_examples_are_valid_images():
     rng = np.random.default_rng(0)
     for _ in range(20):

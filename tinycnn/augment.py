@@ -9,13 +9,13 @@ So every training example here takes the same road:
       -> rotate, slant, stretch                            (random_affine)
       -> elastic distortion                                (elastic)
       -> blur, then threshold at a random level            (to_mask)
-      -> thicker or thinner pen                            (change_thickness)
+      -> thicker or thinner pen, or redrawn with another pen  (change_thickness, restroke)
       -> a crossbar on a 7, a flag or base on a 1          (add_style)
       -> bits of a neighbouring digit at an edge           (add_neighbour_bits)
       -> normalize.to_mnist                                (28x28, as the reader does)
 
 `not_a_digit` makes examples of the extra class 10: pieces of digits,
-punctuation, two digits run together, scribbles. The reader uses that class
+punctuation, two digits run together or written side by side, scribbles. The reader uses that class
 to reject a bad segment or to prefer another way of splitting a blob.
 
 Every function takes a numpy Generator `rng`; nothing touches global state.
@@ -84,6 +84,46 @@ def change_thickness(mask, rng, max_change=0.05):
     return thinner if thinner.sum() > 0.3 * mask.sum() else mask
 
 
+def thin(mask):
+    """Zhang-Suen thinning: peel the boundary of a binary mask until every stroke is 1 px wide.
+
+    Each pass removes, in two half-steps, boundary pixels whose removal keeps the shape
+    connected (exactly one 0->1 transition around them) and that are not line ends.
+    """
+    m = np.pad(mask, 1).astype(np.uint8)
+    while True:
+        changed = False
+        for step in (0, 1):
+            p = [m[:-2, 1:-1], m[:-2, 2:], m[1:-1, 2:], m[2:, 2:],  # P2..P9, clockwise from the top
+                 m[2:, 1:-1], m[2:, :-2], m[1:-1, :-2], m[:-2, :-2]]
+            neighbours = sum(p)
+            transitions = sum((p[i] == 0) & (p[(i + 1) % 8] == 1) for i in range(8))
+            p2, p4, p6, p8 = p[0], p[2], p[4], p[6]
+            if step == 0:
+                side = ((p2 & p4 & p6) == 0) & ((p4 & p6 & p8) == 0)
+            else:
+                side = ((p2 & p4 & p8) == 0) & ((p2 & p6 & p8) == 0)
+            remove = (m[1:-1, 1:-1] == 1) & (neighbours >= 2) & (neighbours <= 6) & (transitions == 1) & side
+            if remove.any():
+                m[1:-1, 1:-1][remove] = 0
+                changed = True
+        if not changed:
+            return m[1:-1, 1:-1].astype(bool)
+
+
+def restroke(mask, rng, min_width=0.04, max_width=0.22):
+    """Write the digit again with a pen of another width, from min_width to max_width of its height.
+
+    MNIST's strokes are brush-like, thicker in places; a biro or a marker draws one width
+    along the whole path. So the new ink is everything within half a pen width of the
+    digit's skeleton (`thin`), not the old edge moved in or out.
+    """
+    rows = ndi.find_objects(mask.astype(np.int8))[0][0]
+    half = max(0.5, rng.uniform(min_width, max_width) * (rows.stop - rows.start) / 2)
+    pad = int(np.ceil(half)) + 1
+    return ndi.distance_transform_edt(~thin(np.pad(mask, pad))) <= half
+
+
 def _ink_box(mask):
     rows, cols = ndi.find_objects(mask.astype(np.int8))[0]
     return rows.start, rows.stop, cols.start, cols.stop
@@ -147,14 +187,37 @@ def add_neighbour_bits(mask, neighbour, rng, max_fraction=0.3):
     return out
 
 
-def augment_digit(digit, label, rng, neighbour=None, style_probability=0.3, neighbour_probability=0.15):
+def side_by_side(left, right, rng, max_overlap=0.12, max_gap=0.06):
+    """Two whole digits written next to each other, as one segment: what the reader sees when
+    it misses the cut between touching digits. The right one is scaled to about the left
+    one's height and placed from max_overlap of that height over it to max_gap clear of it,
+    its baseline a little up or down."""
+    top, bottom, l_left, l_right = _ink_box(left)
+    height = bottom - top
+    r_top, r_bottom, r_left, r_right = _ink_box(right)
+    size = height * rng.uniform(0.85, 1.15)
+    scale = size / (r_bottom - r_top)
+    width = max(1, round((r_right - r_left) * scale))
+    right = np.asarray(Image.fromarray(right[r_top:r_bottom, r_left:r_right].astype(np.uint8) * 255).resize(
+        (width, max(1, round(size)))), dtype=bool)
+    x = l_right + int(round(height * rng.uniform(-max_overlap, max_gap)))
+    y = top + int(round(height * rng.uniform(-0.1, 0.1)))
+    out = np.zeros((max(bottom, y + right.shape[0]) - min(top, y), max(l_right, x + width) - l_left), dtype=bool)
+    y0 = min(top, y)
+    out[top - y0:bottom - y0, :l_right - l_left] |= left[top:bottom, l_left:l_right]
+    out[y - y0:y - y0 + right.shape[0], x - l_left:x - l_left + width] |= right
+    return out
+
+
+def augment_digit(digit, label, rng, neighbour=None, style_probability=0.3, neighbour_probability=0.15,
+                  restroke_probability=0.4):
     """One source digit (ink image) -> a (28, 28) float32 training example, through the reader's normalisation."""
     height = int(rng.integers(28, 90))
     image = elastic(random_affine(render(digit, height, rng), rng), rng)
     mask = to_mask(image, rng)
     if not mask.any():
         mask = render(digit, height, rng) > 0.5
-    mask = change_thickness(mask, rng)
+    mask = restroke(mask, rng) if rng.random() < restroke_probability else change_thickness(mask, rng)
     if rng.random() < style_probability:
         mask = add_style(mask, label, rng)
     if neighbour is not None and rng.random() < neighbour_probability:
@@ -164,7 +227,7 @@ def augment_digit(digit, label, rng, neighbour=None, style_probability=0.3, neig
 
 def not_a_digit(digits, rng):
     """A (28, 28) example of class 10, built from random source digits (a list of ink images)."""
-    kind = rng.choice(["piece", "pair", "punctuation", "scribble"], p=[0.35, 0.3, 0.2, 0.15])
+    kind = rng.choice(["piece", "pair", "side_by_side", "punctuation", "scribble"], p=[0.3, 0.15, 0.25, 0.15, 0.15])
     height = int(rng.integers(40, 80))
     first = to_mask(random_affine(render(digits[rng.integers(len(digits))], height, rng), rng), rng)
     if kind == "piece":  # the left or right quarter to half of a digit: what a wrong cut leaves
@@ -174,6 +237,9 @@ def not_a_digit(digits, rng):
     elif kind == "pair":  # two digits run together
         second = to_mask(random_affine(render(digits[rng.integers(len(digits))], height, rng), rng), rng)
         mask = add_neighbour_bits(first, second, rng, max_fraction=1.0)
+    elif kind == "side_by_side":
+        second = to_mask(random_affine(render(digits[rng.integers(len(digits))], height, rng), rng), rng)
+        mask = side_by_side(first, second, rng)
     elif kind == "punctuation":
         mask = punctuation(rng)
     else:
