@@ -69,7 +69,11 @@ def main(argv=None):
     parser.add_argument("--data-dir", help="MNIST folder (default $TINYCNN_DATA)")
     args = parser.parse_args(argv)
     size = tuple(int(v) for v in args.size.lower().split("x"))
-    image, truth = phone_image(size, data_dir=args.data_dir)
+    from tinycnn.datasets.mnist import MNISTError
+    try:
+        image, truth = phone_image(size, data_dir=args.data_dir)
+    except MNISTError as e:
+        parser.exit(2, f"bench_read: {e}\n")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "phone.jpg"
         image.save(path, quality=90)

@@ -8,7 +8,7 @@ import json
 
 from script_loader import load_script
 
-NUMBER_FLOOR, DIGIT_FLOOR = 0.70, 0.92
+NUMBER_FLOOR, DIGIT_FLOOR = 0.75, 0.94
 
 
 def test_reader_accuracy_on_a_seeded_set(mnist_dir, tmp_path, capsys):
