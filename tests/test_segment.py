@@ -545,3 +545,24 @@ def test_join_broken_leaves_two_sure_digits_and_far_pieces_apart():
     fragment = _pieces((0, 0, 20, H), (22, H // 2, 10, H // 3))  # a short piece beside a sure digit
     assert len(seg.join_broken(fragment, H, lambda masks: [-0.01 if m.shape[1] > 25 else -0.02 for m in masks])) == 1
     assert len(seg.join_broken(fragment, H, lambda masks: [-3.0 if m.shape[1] > 25 else -0.02 for m in masks])) == 2
+
+
+def test_a_comma_hanging_below_the_line_is_not_read_as_a_line_of_its_own():
+    gray, boxes = render("1000", spacing=14)
+    image = Image.fromarray((gray * 255).astype(np.uint8))
+    x = boxes[0][2] + 4  # in the gap after the 1, as in 1,000
+    ImageDraw.Draw(image).line([(x + 2, 30 + H), (x, 30 + H + 8)], fill=0, width=STROKE)
+    found = seg.segment(np.asarray(image, dtype=np.float32) / 255)
+    assert_finds(found, boxes)
+    assert {s.line for s in found.segments} == {0}
+
+
+def test_attach_strays_puts_small_blobs_back_into_the_line_above():
+    def blob(x, y, w, h):
+        return seg._Blob(x, y, w, h, frozenset(), w * h)
+    digits = [blob(0, 0, 25, 40), blob(60, 0, 25, 40)]
+    comma, far_dot = blob(40, 38, 6, 14), blob(40, 100, 6, 6)
+    next_line = [blob(0, 90, 25, 40)]
+    lines = seg.attach_strays([list(digits), [comma], next_line], digit_height=40)
+    assert lines == [[digits[0], comma, digits[1]], next_line]
+    assert seg.attach_strays([list(digits), [far_dot]], digit_height=40) == [digits, [far_dot]]  # too far below

@@ -17,7 +17,8 @@ The steps, one small function each:
                    a printed comb, specks and junk at the border
 4. merge_pieces    pieces of one digit, e.g. a 5 whose top bar is detached
 5. group_lines     blobs -> lines of text, each sorted left to right, following
-                   a tilted or wavy line; lines of edge junk alone are dropped
+                   a tilted or wavy line; a comma that fell below its line is put
+                   back; lines of edge junk alone are dropped
 6. in each line    drop punctuation (. , - = /), split blobs of touching
                    digits (with a scorer: a search over curved cuts, all
                    pieces scored in one call), mark word gaps so that "12 7"
@@ -105,6 +106,7 @@ LINE_END = 1  # the last digit of a line says where it goes next (a page turned 
 TALL_FRACTION = 0.5  # a line's height comes from blobs at least half as tall as its tallest
 MIN_LINE_HEIGHT = 0.5  # a line of only dashes still gets half the page's digit height
 DOT_SIZE = 0.4  # . and , fit in a 0.4 x 0.4 square
+COMMA_HEIGHT = 0.65  # a blob under 0.65 digit heights alone on a line is a comma or dot that fell out of it
 FLAT_HEIGHT, FLAT_ASPECT = 0.45, 1.5  # - and = are low and wider than tall
 # A / reaches above and below the digits beside it; a slanted "1" (MNIST has
 # many leaning 30 degrees, just like a slash) is as tall as they are.
@@ -670,6 +672,25 @@ def _line_end(line):
     return float(np.median([b.y for b in tall])), float(np.median([b.bottom for b in tall]))
 
 
+def attach_strays(lines, digit_height):
+    """Put lines made only of small blobs (under COMMA_HEIGHT digit heights: a comma hanging
+    below its number, a dot) back into the line just above, when their top is within
+    COMMA_HEIGHT digit heights of its bottom. There the punctuation tests can see them
+    beside their digits; alone, they would be read as a line of tiny digits."""
+    small = COMMA_HEIGHT * digit_height
+    out = []
+    for line in lines:  # top to bottom
+        above = out[-1] if out else None
+        if above and all(b.h < small for b in line) and any(b.h >= small for b in above):
+            bottom = max(b.bottom for b in above)
+            if min(b.y for b in line) <= bottom + small:
+                above.extend(line)
+                above.sort(key=lambda b: b.x)
+                continue
+        out.append(line)
+    return out
+
+
 def drop_edge_lines(lines, shape):
     """Drop the lines made only of blobs touching the image edge, when other lines remain.
 
@@ -1065,7 +1086,7 @@ def segment(gray, method="auto", score_fn=None):
     blobs = merge_pieces(blobs, digit_height)
 
     segments = []
-    for line in drop_edge_lines(group_lines(blobs), ink.shape):
+    for line in drop_edge_lines(attach_strays(group_lines(blobs), digit_height), ink.shape):
         height = line_height(line, digit_height)
         masks = [(blob, blob.mask(labels)) for blob in line]
         kept = [(blob, mask) for blob, mask in masks if not is_punctuation(mask, height)]
