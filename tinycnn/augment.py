@@ -200,8 +200,8 @@ def side_by_side(left, right, rng, max_overlap=0.12, max_gap=0.06):
     width = max(1, round((r_right - r_left) * scale))
     right = np.asarray(Image.fromarray(right[r_top:r_bottom, r_left:r_right].astype(np.uint8) * 255).resize(
         (width, max(1, round(size)))), dtype=bool)
-    x = l_right + int(round(height * rng.uniform(-max_overlap, max_gap)))
-    y = top + int(round(height * rng.uniform(-0.1, 0.1)))
+    x = l_right + round(height * rng.uniform(-max_overlap, max_gap))
+    y = top + round(height * rng.uniform(-0.1, 0.1))
     out = np.zeros((max(bottom, y + right.shape[0]) - min(top, y), max(l_right, x + width) - l_left), dtype=bool)
     y0 = min(top, y)
     out[top - y0:bottom - y0, :l_right - l_left] |= left[top:bottom, l_left:l_right]

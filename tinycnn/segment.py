@@ -1024,7 +1024,7 @@ def join_broken(digits, line_height, score_fn):
             if boxes[j][0] - (boxes[j - 1][0] + boxes[j - 1][2]) > JOIN_GAP * line_height:
                 break
             piece = _joined(piece, digits[j])
-            x, y, w, h = piece[0]
+            _, _, w, h = piece[0]
             if w > MAX_PIECE_WIDTH * line_height or h > MERGE_MAX_HEIGHT * line_height:
                 break
             runs[(i, j + 1)] = piece
