@@ -70,7 +70,7 @@ class Adam:
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.iterations = 0
-        self.moments = {}  # id(param) -> (m, v, scratch): the two moments and room for the update
+        self.moments = {}  # id(param) -> (m, v)
 
     def apply_gradients(self, grads_and_params):
         self.iterations += 1
@@ -78,18 +78,13 @@ class Adam:
         lr_t = self.learning_rate * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
         for grad, param in grads_and_params:
             if id(param) not in self.moments:
-                self.moments[id(param)] = (np.zeros_like(param), np.zeros_like(param), np.empty_like(param))
-            m, v, scratch = self.moments[id(param)]
-            # The formulas of the docstring, computed in place without temporary arrays.
+                self.moments[id(param)] = (np.zeros_like(param), np.zeros_like(param))
+            m, v = self.moments[id(param)]
             m *= self.beta_1
-            m += np.multiply(grad, 1 - self.beta_1, out=scratch)
+            m += (1 - self.beta_1) * grad
             v *= self.beta_2
-            v += np.multiply(np.square(grad, out=scratch), 1 - self.beta_2, out=scratch)
-            update = np.sqrt(v, out=scratch)
-            update += self.epsilon
-            np.divide(m, update, out=update)
-            update *= lr_t
-            param -= update
+            v += (1 - self.beta_2) * np.square(grad)
+            param -= lr_t * m / (np.sqrt(v) + self.epsilon)
 
     def get_config(self):
         return {"learning_rate": self.learning_rate, "beta_1": self.beta_1, "beta_2": self.beta_2,
