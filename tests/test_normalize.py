@@ -119,3 +119,14 @@ def test_any_mask_gives_a_valid_image(mask, normalize_stroke):
     assert out.shape == (28, 28) and out.dtype == np.float32
     assert 0.0 <= out.min() and out.max() <= 1.0
     assert out.any() == mask.any()
+
+
+def test_slant_measures_the_lean_and_shear_removes_it():
+    bar = np.zeros((40, 40), dtype=bool)
+    for row in range(40):  # a stroke whose top leans right: one column per two rows
+        bar[row, 30 - row // 2 : 33 - row // 2] = True
+    assert nz.slant(bar) == pytest.approx(-0.5, abs=0.05)
+    upright = nz.shear(bar, nz.slant(bar))
+    assert abs(nz.slant(upright)) < 0.05
+    assert upright.sum() == pytest.approx(bar.sum(), rel=0.1)  # the same ink, moved
+    assert nz.slant(np.eye(30, dtype=bool)) == pytest.approx(1.0)  # top leaning left

@@ -200,3 +200,19 @@ def test_averaged_probabilities_are_probabilities_from_one_predict_call(paper_mo
     probs = read.averaged_probabilities(counting, masks)
     assert counting.calls == 1 and probs.shape == (2, 10)
     assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-4)  # the paper model has no "not a digit" share
+
+
+def test_a_slanted_line_is_also_read_upright_and_an_upright_one_is_not():
+    from tinycnn.segment import Segment, Segmentation
+    def stroke(lean):
+        mask = np.zeros((40, 40), dtype=bool)
+        for row in range(40):
+            x = 20 + round(lean * (row - 20))
+            mask[row, x - 2 : x + 2] = True
+        return mask
+    def found(lean):
+        return Segmentation(np.zeros((1, 1), bool), [Segment((i * 50, 0, 40, 40), stroke(lean), 0, False) for i in range(3)], 40)
+    assert read.upright_masks(found(-0.125)) is None  # leaning as MNIST's digits do
+    upright = read.upright_masks(found(-0.7))  # a strongly slanted hand
+    assert len(upright) == 3
+    assert all(abs(read.normalize.slant(m) - read.normalize.MNIST_SLANT) < 0.05 for m in upright)

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage as ndi
 
-from . import imageio, segment
+from . import imageio, normalize, segment
 from .model import ModelFileError, load_model
 from .normalize import batch_to_mnist
 
@@ -38,6 +38,7 @@ PAPER_MODEL = "paper_cnn.npz"
 # numbers through unflagged (lower) and sending right ones to review (higher); measure it on
 # your own images with scripts/eval_reader.py --uncertain-report.
 MIN_CONFIDENCE = 0.9
+SLANT_TOLERANCE = 0.15  # a line leaning more than this (columns per row) away from MNIST's is also read upright
 ALTERNATIVES = 3  # runner-up labels reported per digit
 # A phone photo has millions of pixels, but the network sees each digit at 20 px.
 # So an image of over LARGE_IMAGE pixels is first looked at shrunk to
@@ -141,6 +142,26 @@ def make_scorer(model):
     return score
 
 
+def upright_masks(found):
+    """The digit masks of a Segmentation with each line's slant set to MNIST's, or None if no line
+    leans more than SLANT_TOLERANCE away from it.
+
+    A line's slant is the median `slant` of its digits (one 7 or 4 leans by its shape; a writer
+    leans all of them). On 150 slanted images (make_digit_strings.py --conditions scale_slant
+    --seed 4) averaging the classifier over both versions read 73.3% of the numbers against 71.3%."""
+    masks = [s.mask for s in found.segments]
+    slants = np.array([normalize.slant(mask) for mask in masks])
+    lines = np.array([s.line for s in found.segments])
+    changed = False
+    for line in np.unique(lines):
+        lean = float(np.median(slants[lines == line])) - normalize.MNIST_SLANT
+        if abs(lean) > SLANT_TOLERANCE:
+            for i in np.flatnonzero(lines == line):
+                masks[i] = normalize.shear(masks[i], lean)
+            changed = True
+    return masks if changed else None
+
+
 def read_digits(image, model=None, min_confidence=MIN_CONFIDENCE, method="auto"):
     """Read the digits in `image` (a path, a PIL image or an array); returns a Reading.
 
@@ -152,7 +173,11 @@ def read_digits(image, model=None, min_confidence=MIN_CONFIDENCE, method="auto")
     name = str(image) if isinstance(image, (str, Path)) else getattr(image, "filename", "") or "<image>"
     digits = []
     if found.segments:
-        probs = averaged_probabilities(model, [s.mask for s in found.segments])
+        masks = [s.mask for s in found.segments]
+        probs = averaged_probabilities(model, masks)
+        upright = upright_masks(found)
+        if upright is not None:  # a slanted hand: the digits as written and set upright, averaged
+            probs = (probs + averaged_probabilities(model, upright)) / 2
         for seg, p in zip(found.segments, probs):
             ranked = np.argsort(p)[::-1]
             digits.append(Digit(
