@@ -474,6 +474,26 @@ def test_width_prior_prefers_pieces_one_digit_wide_and_leaves_ones_to_the_classi
     assert seg.width_prior(0.2 * H, typical, H) == 0.0  # narrow enough to be a 1
 
 
+def test_height_prior_leaves_digit_sized_pieces_alone_and_makes_short_ones_pay():
+    assert seg.height_prior(H, H) == seg.height_prior(seg.SHORT_PIECE * H, H) == 0.0
+    assert 0.0 > seg.height_prior(0.5 * H, H) > seg.height_prior(0.3 * H, H)
+
+
+def test_the_split_search_does_not_cut_a_short_part_off_a_digit():
+    # A 6-like blob: a tall stroke on the left and a small loop low on its right, 0.3 line heights tall.
+    mask = np.zeros((H, round(0.7 * H)), bool)
+    mask[:, :4] = True
+    mask[-round(0.3 * H):, 4:] = True
+
+    def fooled_by_parts(pieces):  # a stand-in classifier that doubts the whole and likes any part
+        return [np.log(0.3) if p.shape[1] > 0.5 * H else np.log(0.95) for p in pieces]
+
+    assert len(seg.split_blob(mask, score_fn=fooled_by_parts, digit_height=H)) == 1
+    tall = mask.copy()
+    tall[:, -4:] = True  # the same with a full-height stroke on the right: two digits, cut apart
+    assert len(seg.split_blob(tall, score_fn=fooled_by_parts, digit_height=H)) == 2
+
+
 def test_a_long_run_of_touching_digits_is_split_in_one_scoring_call():
     gray, _ = render("00000", spacing=-2)  # one blob of five touching zeros, each 0.6 heights wide
     mask = seg.binarize(gray)
