@@ -383,6 +383,27 @@ def test_a_circle_that_touches_the_end_digits_is_erased_and_the_digits_kept():
     assert_finds(seg.segment(np.asarray(image, dtype=np.float32) / 255), boxes)
 
 
+@pytest.mark.parametrize("text", ["4", "17"])
+def test_a_printed_frame_round_a_short_number_is_not_read(text):
+    # The frame is barely wider than the digits: too short for line removal, and its ink outweighs theirs.
+    gray, boxes = render(text, origin=(40, 40), size=(200, 130))
+    image = Image.fromarray((gray * 255).astype(np.uint8))
+    ImageDraw.Draw(image).rectangle((boxes[0][0] - 8, 30, boxes[-1][2] + 8, 90), outline=0, width=3)
+    assert_finds(seg.segment(np.asarray(image, dtype=np.float32) / 255), boxes)
+
+
+def test_a_lone_frame_is_told_from_cells_and_from_a_frame_with_a_digit_joined_to_it():
+    frame = np.zeros((60, 50), bool)
+    frame[[0, 1, 58, 59], :] = frame[:, [0, 1, 48, 49]] = True
+    joined = frame.copy()
+    joined[10:50, 24:27] = joined[30:32, 2:25] = True  # a digit stroke that runs into its side
+    cells = np.zeros((60, 200), bool)
+    cells[[0, 1, 58, 59], :] = True
+    cells[:, ::40] = cells[:, 199] = True
+    for mask, expected in ((frame, True), (joined, False), (cells, False)):
+        assert seg.is_lone_frame(mask, seg.convex_hull(mask)) == expected
+
+
 def test_a_loop_is_told_from_printed_cells_and_a_comb():
     loop = np.zeros((90, 200), bool)
     rows, cols = np.mgrid[:90, :200]

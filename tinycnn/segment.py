@@ -90,6 +90,7 @@ ENCLOSED_HEIGHT = 0.3
 LOOP_GAP = 0.2  # a loop round a number may leave a fifth of its way round open
 LOOP_FILL = 0.9  # a loop's convex hull cuts the corners of its box (an ellipse fills 79% of it)
 RING_MARGIN = 2  # px beyond the pen's width: where the loop wobbles off its convex hull
+FRAME_INSIDE = 0.1  # a frame with over a tenth of its ink off its edge has cell walls or digits joined to it
 # The ticks of a printed comb are 1-2 px wide and 0.3-0.7 digit heights tall.
 TICK_WIDTH = 3
 TICK_HEIGHT = 0.75
@@ -510,7 +511,7 @@ def erase_loops(ink):
     for blob in enclosures(blobs):
         mask = blob.mask(labels)
         hull = convex_hull(mask)
-        if is_loop(mask, hull):
+        if is_loop(mask, hull) or is_lone_frame(mask, hull):
             ink[blob.y : blob.bottom, blob.x : blob.right] &= ~ring(mask, hull)
     return ink
 
@@ -523,9 +524,25 @@ def is_loop(mask, hull):
     line removal takes). Digits standing on a printed comb fail the first test: the
     hull's edge crosses the paper from the comb's ends to their tops.
     """
+    return _goes_round(mask, hull) and bool(hull.mean() < LOOP_FILL)
+
+
+def is_lone_frame(mask, hull):
+    """True when mask (h, w) bool is a printed frame with nothing joined to it. hull: its `convex_hull`.
+
+    Its ink goes round the edge of its hull and all but FRAME_INSIDE of it lies on that
+    edge (`ring`): no cell walls inside, no digit touching it. Line removal would take a
+    frame only when its sides are longer than digits, and the frame round a lone digit
+    is not; worse, as the biggest blob it sets the digit height that line removal uses.
+    """
+    return _goes_round(mask, hull) and bool(ring(mask, hull).sum() >= (1 - FRAME_INSIDE) * mask.sum())
+
+
+def _goes_round(mask, hull):
+    """True when the ink of mask (h, w) runs along all but LOOP_GAP of the edge of its convex hull."""
     edge = hull & ~ndi.binary_erosion(hull)
     near_ink = ndi.distance_transform_edt(~mask)[edge] <= pen_width(mask) + RING_MARGIN
-    return bool(near_ink.mean() >= 1 - LOOP_GAP and hull.mean() < LOOP_FILL)
+    return bool(near_ink.mean() >= 1 - LOOP_GAP)
 
 
 def ring(mask, hull):
