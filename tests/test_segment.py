@@ -404,6 +404,34 @@ def test_a_lone_frame_is_told_from_cells_and_from_a_frame_with_a_digit_joined_to
         assert seg.is_lone_frame(mask, seg.convex_hull(mask)) == expected
 
 
+def blob_row(slope, y0=100, count=8, h=H):
+    """Blobs one digit tall in a row whose centres drop `slope` px per px to the right."""
+    return [seg._Blob(x, round(y0 + slope * (x + 10)), 20, h, frozenset([i]), 400)
+            for i, x in enumerate(range(20, 20 + 40 * count, 40))]
+
+
+@pytest.mark.parametrize("slope", [-0.2, -0.1, 0.0, 0.15, 0.25])
+def test_line_slope_finds_how_far_a_line_drops(slope):
+    assert seg.line_slope(blob_row(slope), H) == pytest.approx(slope, abs=0.015)
+    two_lines = blob_row(slope) + blob_row(slope, y0=100 + 2 * H)
+    assert seg.line_slope(two_lines, H) == pytest.approx(slope, abs=0.015)
+
+
+def test_line_slope_keeps_a_level_page_level():
+    rng = np.random.default_rng(0)
+    wobbly = [seg._Blob(b.x, b.y + int(rng.integers(-4, 5)), b.w, b.h, b.labels, b.area) for b in blob_row(0.0)]
+    assert seg.line_slope(wobbly, H) == 0.0
+    assert seg.line_slope(blob_row(0.3)[:2], H) == 0.0  # two blobs say nothing about the page
+
+
+def test_a_number_photographed_askew_stays_one_line():
+    gray, _ = render("70 4717", origin=(40, 110), size=(480, 260), word=100)
+    image = Image.fromarray((gray * 255).astype(np.uint8)).rotate(12, fillcolor=255)  # 12 degrees anticlockwise
+    found = seg.segment(np.asarray(image, dtype=np.float32) / 255)
+    assert len(found.segments) == 6 and {s.line for s in found.segments} == {0}
+    assert [s.gap_before for s in found.segments] == [False, False, True, False, False, False]
+
+
 def test_a_loop_is_told_from_printed_cells_and_a_comb():
     loop = np.zeros((90, 200), bool)
     rows, cols = np.mgrid[:90, :200]

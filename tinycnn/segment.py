@@ -16,9 +16,10 @@ The steps, one small function each:
                    number (keeping the digits they touch), drop the ticks of
                    a printed comb, specks and junk at the border
 4. merge_pieces    pieces of one digit, e.g. a 5 whose top bar is detached
-5. group_lines     blobs -> lines of text, each sorted left to right, following
-                   a tilted or wavy line; a comma that fell below its line is put
-                   back; lines of edge junk alone are dropped
+5. group_lines     blobs -> lines of text, each sorted left to right, after
+                   setting a page photographed askew level (line_slope) and
+                   following a wavy line; a comma that fell below its line is
+                   put back; lines of edge junk alone are dropped
 6. in each line    drop punctuation (. , - = /), split blobs of touching
                    digits (with a scorer: a search over curved cuts, all
                    pieces scored in one call), mark word gaps so that "12 7"
@@ -104,6 +105,9 @@ MERGE_MAX_HEIGHT = 1.5  # and together no taller than a digit can be (a slanted 
 # --- lines of text and punctuation (in line heights) ----------------------
 LINE_OVERLAP = 0.5  # a blob joins a line that covers half its height
 LINE_END = 1  # the last digit of a line says where it goes next (a page turned 12 degrees drops 0.17 heights a digit)
+MAX_SLOPE, SLOPE_STEP = 0.27, 0.01  # line_slope tries slopes up to tan(15 degrees)...
+ROW_SPREAD = 0.1  # ...pairing centres of one line, within about a tenth of a digit height...
+LEVEL_MARGIN = 1.5  # ...and believes a slope only if it pairs them 1.5 times better than level
 TALL_FRACTION = 0.5  # a line's height comes from blobs at least half as tall as its tallest
 MIN_LINE_HEIGHT = 0.5  # a line of only dashes still gets half the page's digit height
 DOT_SIZE = 0.4  # . and , fit in a 0.4 x 0.4 square
@@ -663,36 +667,66 @@ def _find(group, i):
 # --- 5. lines of text -----------------------------------------------------
 
 
-def group_lines(blobs):
+def line_slope(blobs, digit_height):
+    """How far the lines of text drop per pixel to the right (dy/dx): a photo taken askew.
+
+    Sheared by the right slope, the centres of a line's blobs fall on one row. Every
+    slope up to MAX_SLOPE (about 15 degrees) in steps of SLOPE_STEP is scored by how
+    closely the sheared centres pair up, the sum over pairs of exp(-d^2 / 2) for a
+    height difference of d * ROW_SPREAD digit heights; a slope must score LEVEL_MARGIN
+    times better than level (0) to be believed, so a level page stays level.
+    """
+    if len(blobs) < 3:
+        return 0.0
+    cx = np.array([b.x + b.w / 2 for b in blobs])
+    cy = np.array([b.y + b.h / 2 for b in blobs])
+
+    def pairing(slope):
+        rows = (cy - slope * cx) / (ROW_SPREAD * digit_height)
+        return float(np.exp(-((rows[:, None] - rows[None, :]) ** 2) / 2).sum())
+
+    slopes = np.arange(-MAX_SLOPE, MAX_SLOPE + SLOPE_STEP / 2, SLOPE_STEP)
+    scores = [pairing(slope) for slope in slopes]
+    best = int(np.argmax(scores))
+    return float(slopes[best]) if scores[best] > LEVEL_MARGIN * pairing(0.0) else 0.0
+
+
+def group_lines(blobs, slope=0.0):
     """Sort blobs into lines: a list of lines top to bottom, each a list of blobs left to right.
 
-    Taking blobs from the left, each joins the line whose right end it
-    overlaps most, if the overlap covers LINE_OVERLAP of the lower of the two;
-    otherwise it starts a line. Comparing with the line's right end (its last
-    LINE_END tall blobs), not the whole line, lets a line follow a page turned
-    by 10 degrees or a wavy baseline.
+    The page is first set level: each blob is compared by its span in y minus slope
+    times the x of its centre (see `line_slope`). Taking blobs from the left, each
+    joins the line whose right end it overlaps most, if the overlap covers
+    LINE_OVERLAP of the lower of the two; otherwise it starts a line. Comparing with
+    the line's right end (its last LINE_END tall blobs), not the whole line, lets a
+    line follow a wavy baseline or a slope line_slope missed.
     """
+    def level(blob):  # (top, bottom) of the blob, sheared level
+        drop = slope * (blob.x + blob.w / 2)
+        return blob.y - drop, blob.bottom - drop
+
     lines = []
     for blob in sorted(blobs, key=lambda b: (b.x, b.y)):
         best, best_overlap = None, 0.0
+        top, bottom = level(blob)
         for line in lines:
-            top, bottom = _line_end(line)
-            overlap = min(bottom, blob.bottom) - max(top, blob.y)
-            if overlap >= LINE_OVERLAP * min(blob.h, bottom - top) and overlap > best_overlap:
+            line_top, line_bottom = _line_end(line, level)
+            overlap = min(line_bottom, bottom) - max(line_top, top)
+            if overlap >= LINE_OVERLAP * min(blob.h, line_bottom - line_top) and overlap > best_overlap:
                 best, best_overlap = line, overlap
         if best is None:
             lines.append([blob])
         else:
             best.append(blob)
-    lines.sort(key=lambda line: np.median([b.y for b in line]))
+    lines.sort(key=lambda line: np.median([level(b)[0] for b in line]))
     return lines
 
 
-def _line_end(line):
-    """(top, bottom) of the right end of a line: the median span of its last LINE_END tall blobs."""
+def _line_end(line, level):
+    """(top, bottom) of the right end of a line: the median `level` span of its last LINE_END tall blobs."""
     tallest = max(b.h for b in line)
-    tall = [b for b in line if b.h >= TALL_FRACTION * tallest][-LINE_END:]
-    return float(np.median([b.y for b in tall])), float(np.median([b.bottom for b in tall]))
+    spans = [level(b) for b in line if b.h >= TALL_FRACTION * tallest][-LINE_END:]
+    return float(np.median([top for top, _ in spans])), float(np.median([bottom for _, bottom in spans]))
 
 
 def attach_strays(lines, digit_height):
@@ -1117,7 +1151,8 @@ def segment(gray, method="auto", score_fn=None):
     blobs = merge_pieces(blobs, digit_height)
 
     segments = []
-    for line in drop_edge_lines(attach_strays(group_lines(blobs), digit_height), ink.shape):
+    lines = group_lines(blobs, line_slope(blobs, digit_height))
+    for line in drop_edge_lines(attach_strays(lines, digit_height), ink.shape):
         height = line_height(line, digit_height)
         masks = [(blob, blob.mask(labels)) for blob in line]
         kept = [(blob, mask) for blob, mask in masks if not is_punctuation(mask, height)]
