@@ -424,6 +424,13 @@ def test_line_slope_keeps_a_level_page_level():
     assert seg.line_slope(blob_row(0.3)[:2], H) == 0.0  # two blobs say nothing about the page
 
 
+def test_line_slope_on_a_crowded_page_listens_to_the_inkiest_blobs():
+    rng = np.random.default_rng(1)
+    specks = [seg._Blob(int(x), int(y), 3, 3, frozenset([1000 + i]), 5) for i, (x, y) in enumerate(rng.integers(0, 400, (2000, 2)))]
+    digits = [b for y0 in range(100, 100 + 40 * H, 2 * H) for b in blob_row(0.1, y0=y0, count=10)]  # 200 blobs
+    assert seg.line_slope(specks + digits, H) == pytest.approx(0.1, abs=0.015)
+
+
 def test_a_number_photographed_askew_stays_one_line():
     gray, _ = render("70 4717", origin=(40, 110), size=(480, 260), word=100)
     image = Image.fromarray((gray * 255).astype(np.uint8)).rotate(12, fillcolor=255)  # 12 degrees anticlockwise
