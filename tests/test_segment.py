@@ -571,6 +571,15 @@ def test_a_blob_the_scorer_is_sure_of_is_kept_whole():
     assert len(seg.segment(gray, score_fn=sure).segments) == 1
 
 
+@pytest.mark.parametrize("width, pieces", [(1.8, 1), (2.3, 2)])
+def test_a_wide_blob_the_scorer_is_sure_of_is_kept_whole_up_to_two_heights(width, pieces):
+    image = Image.new("L", (240, 120), 255)
+    ImageDraw.Draw(image).ellipse((20, 40, 20 + round(width * H), 40 + H), outline=0, width=4)  # a wide 0
+    sure = lambda masks: [0.0] * len(masks)  # noqa: E731 -- every piece, the whole blob too, is surely a digit
+    found = seg.segment(np.asarray(image, dtype=np.float32) / 255, score_fn=sure)
+    assert len(found.segments) == pieces
+
+
 def test_a_separator_in_a_wide_gap_is_not_a_word_gap():
     spaced = seg.segment(render("14 - 7")[0])  # the dash stands in the gap: one number, 14-7
     assert len(spaced.segments) == 3 and not any(s.gap_before for s in spaced.segments)
