@@ -54,6 +54,13 @@ def test_word_gap_becomes_a_space(mnist_data, paper_model):
     assert reading.text == "12 7"
 
 
+def test_a_known_count_of_digits_mends_the_segmentation(mnist_data):
+    image = number_image(pick_digits(mnist_data, "300"), gap=-28)  # digits overlapping by 28 px of 64
+    assert len(read_digits(image).digits) != 3  # on its own, the reader cuts these wrong
+    assert read_digits(image, digits=3).text == "300"
+    assert read_digits(image, digits=(2, 3)).text == "300"
+
+
 def test_two_lines(mnist_data, paper_model):
     top, bottom = number_image(pick_digits(mnist_data, "305")), number_image(pick_digits(mnist_data, "86", start=500))
     page = Image.new("L", (max(top.width, bottom.width), top.height + bottom.height), 255)
@@ -141,10 +148,19 @@ def test_command_bad_model_file(number_file, tmp_path, capsys):
     assert capsys.readouterr().err.startswith(f"error: {bad}: ")
 
 
-def test_command_usage_errors_exit_2(capsys):
+@pytest.mark.parametrize("bad", [["--min-confidence", "2"], ["--digits", "0"], ["--digits", "6-4"], ["--digits", "six"]])
+def test_command_usage_errors_exit_2(bad, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        main(["x.png", "--min-confidence", "2"])
+        main(["x.png", *bad])
     assert exit_info.value.code == 2
+    assert bad[1] in capsys.readouterr().err
+
+
+def test_command_digits_option(mnist_data, tmp_path, capsys):
+    path = tmp_path / "300.png"
+    number_image(pick_digits(mnist_data, "300"), gap=-28).save(path)
+    assert main([str(path), "--digits", "3"]) == 0 and capsys.readouterr().out == "300\n"
+    assert main([str(path), "--digits", "2-3"]) == 0 and capsys.readouterr().out == "300\n"
 
 
 def test_module_runs_as_a_command_without_a_traceback(tmp_path):

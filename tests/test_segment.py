@@ -632,6 +632,38 @@ def test_join_broken_leaves_two_sure_digits_and_far_pieces_apart():
     assert len(seg.join_broken(fragment, H, lambda masks: [-3.0 if m.shape[1] > 25 else -0.02 for m in masks])) == 2
 
 
+def test_join_broken_held_to_a_count_joins_sure_pieces_and_wider_runs():
+    # three sure pieces: unjoined by themselves, two of them joined when the line must hold two digits
+    sure_pieces = _pieces((0, 0, 20, H), (22, 0, 20, H), (60, 0, 20, H))
+    likes_the_pair = lambda masks: [-0.3 if m.shape[1] == 42 else -0.01 for m in masks]  # noqa: E731
+    assert seg.join_broken(sure_pieces, H, likes_the_pair) == sure_pieces
+    held = seg.join_broken(sure_pieces, H, likes_the_pair, counts=(2, 2))
+    assert [box for box, _ in held] == [(0, 0, 42, H), (60, 0, 20, H)]
+    assert seg.join_broken(sure_pieces, H, likes_the_pair, counts=(2, 3)) == sure_pieces  # 3 fits already
+    # a blotchy digit in two pieces 1.5 heights wide in all: too wide to join unless the count says so
+    wide = _pieces((0, 0, 30, H), (32, 0, 28, H))
+    doubtful = lambda masks: [-0.5 if m.shape[1] == 60 else -2.0 for m in masks]  # noqa: E731
+    assert len(seg.join_broken(wide, H, doubtful)) == 2
+    assert len(seg.join_broken(wide, H, doubtful, counts=(1, 1))) == 1
+    assert seg.join_broken(wide, H, doubtful, counts=(3, 3)) == wide  # no grouping holds 3: left as found
+
+
+def test_a_line_held_to_a_count_splits_touching_digits_the_scorer_reads_as_one():
+    gray, boxes = render("0 00", spacing=-4)  # a lone 0, then two touching zeros
+    reads_anything = lambda masks: [-0.02 * m.shape[1] / H for m in masks]  # noqa: E731 -- sure of every piece
+    assert len(seg.segment(gray, score_fn=reads_anything).segments) == 2
+    held = seg.segment(gray, score_fn=reads_anything, digits=3).segments
+    assert len(held) == 3
+    assert abs(held[1].box[2] - held[2].box[2]) <= 0.2 * H  # the pair cut into two zeros, not a sliver and the rest
+    assert len(seg.segment(gray, score_fn=reads_anything, digits=(1, 2)).segments) == 2  # 2 fits already
+
+
+@pytest.mark.parametrize("digits", [0, (3, 2), (0, 4)])
+def test_a_wanted_count_must_be_a_positive_range(digits):
+    with pytest.raises(ValueError, match="digits must be"):
+        seg.segment(render("17")[0], digits=digits)
+
+
 def test_a_comma_hanging_below_the_line_is_not_read_as_a_line_of_its_own():
     gray, boxes = render("1000", spacing=14)
     image = Image.fromarray((gray * 255).astype(np.uint8))

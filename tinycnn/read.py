@@ -162,14 +162,17 @@ def upright_masks(found):
     return masks if changed else None
 
 
-def read_digits(image, model=None, min_confidence=MIN_CONFIDENCE, method="auto"):
+def read_digits(image, model=None, min_confidence=MIN_CONFIDENCE, method="auto", digits=None):
     """Read the digits in `image` (a path, a PIL image or an array); returns a Reading.
 
+    digits: how many digits each line should hold, N or (low, high), if known (a roll
+    number's length): a line first found with fewer or more is split or joined
+    further when the classifier finds a way to (see segment.segment).
     Raises imageio.ImageError (a ValueError) naming the file for input that is not a readable image."""
     model = shipped_model() if model is None else model
     gray = imageio.load_grayscale(image)
     factor = working_scale(gray, method)
-    found = segment.segment(imageio.shrink(gray, factor), method=method, score_fn=make_scorer(model))
+    found = segment.segment(imageio.shrink(gray, factor), method=method, score_fn=make_scorer(model), digits=digits)
     name = str(image) if isinstance(image, (str, Path)) else getattr(image, "filename", "") or "<image>"
     digits = []
     if found.segments:
@@ -240,6 +243,17 @@ def _report_uncertain(reading, prefix):
               f"(p={digit.prob:.2f}), else {others}", file=sys.stderr)
 
 
+def _digit_count(text):
+    """--digits: "6" -> (6, 6), "4-6" -> (4, 6)."""
+    try:
+        low, high = (int(v) for v in text.split("-")) if "-" in text else (int(text),) * 2
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of digits such as 6 or 4-6, got {text!r}") from None
+    if not 1 <= low <= high:
+        raise argparse.ArgumentTypeError(f"expected 1 <= LOW <= HIGH, got {text!r}")
+    return low, high
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m tinycnn.read", description="Print the handwritten number(s) read from each image.",
@@ -255,6 +269,9 @@ def main(argv=None):
     parser.add_argument("--strict", action="store_true", help="exit with 3 when any digit is uncertain")
     parser.add_argument("--threshold", choices=("auto", "otsu", "adaptive"), default="auto",
                         help="how to separate ink from paper (default: auto)")
+    parser.add_argument("--digits", type=_digit_count, metavar="N or LOW-HIGH",
+                        help="how many digits each line holds, if known (a roll number's length): "
+                             "a line found with fewer or more is split or joined further when it can be")
     args = parser.parse_args(argv)
     if not 0.0 <= args.min_confidence <= 1.0 or math.isnan(args.min_confidence):
         parser.error(f"--min-confidence must be between 0 and 1, got {args.min_confidence}")
@@ -271,7 +288,7 @@ def main(argv=None):
     for image in args.images:
         prefix = f"{image}: " if several else ""
         try:
-            reading = read_digits(image, model, args.min_confidence, args.threshold)
+            reading = read_digits(image, model, args.min_confidence, args.threshold, args.digits)
             if args.boxes:
                 draw_boxes(image, reading, _boxes_path(args.boxes, image, several))
         except (imageio.ImageError, OSError) as error:

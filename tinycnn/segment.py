@@ -946,33 +946,39 @@ def best_cuts(mask, n=None, score_fn=None, digit_height=None, typical_width=None
     typical_width: the line's typical digit width (default DIGIT_ASPECT
     heights), which says how many digits the blob probably holds.
     score_fn(list of piece masks) -> one score per piece: the log-probability
-    of its best digit (<= 0; higher = more digit-like). Every piece between two
-    candidate cuts (see `cut_path`) that is at most MAX_PIECE_WIDTH wide is
-    scored in ONE call, plus its `width_prior` and `height_prior`; dynamic programming over the
-    cuts then finds, for each number of pieces, the pieces with the highest
-    total score, and the best total wins (with n given, the best of n pieces).
-    Without score_fn, cut straight into n (or as many as the width suggests)
-    near-equal pieces at the lightest columns. Each cut is an (h,) int array:
-    its column in each row.
+    of its best digit (<= 0; higher = more digit-like). With it, the best of
+    `cut_options` wins (with n given, the best of n pieces). Without it, cut
+    straight into n (or as many as the width suggests) near-equal pieces at
+    the lightest columns. Each cut is an (h,) int array: its column in each row.
     """
     height, width = mask.shape
     digit_height = digit_height or height
-    expected = width / (typical_width or DIGIT_ASPECT * digit_height)
-    if score_fn is None:
-        return [np.full(height, x) for x in _even_cuts(mask, n or max(1, round(expected)))]
-    paths = _cut_paths(mask, digit_height)
-    pieces = _candidate_pieces(mask, paths, digit_height)
     typical_width = typical_width or DIGIT_ASPECT * digit_height
-    scores = {key: float(score) + width_prior(piece.shape[1], typical_width, digit_height)
-              + height_prior(piece.shape[0], digit_height)
-              for (key, piece), score in zip(pieces.items(), score_fn(list(pieces.values())))}
-    by_count = _best_paths(len(paths), scores)
+    if score_fn is None:
+        return [np.full(height, x) for x in _even_cuts(mask, n or max(1, round(width / typical_width)))]
+    by_count = cut_options(mask, score_fn, digit_height, typical_width)
     if n is not None:
         by_count = {count: value for count, value in by_count.items() if count == n}
     if not by_count:
         return best_cuts(mask, n, None, digit_height, typical_width)
-    count = max(by_count, key=lambda k: by_count[k][0])
-    return [paths[k] for k in by_count[count][1]]
+    return by_count[max(by_count, key=lambda count: by_count[count][0])][1]
+
+
+def cut_options(mask, score_fn, digit_height, typical_width):
+    """The best way to cut a blob (h, w) bool into each number of pieces: {count: (total score, cut paths)}.
+
+    Every piece between two candidate cuts (see `cut_path`) that is at most
+    MAX_PIECE_WIDTH wide, and the whole blob, is scored in ONE call of
+    score_fn, plus its `width_prior` and `height_prior`; dynamic programming
+    over the cuts then finds, for each number of pieces, the pieces with the
+    highest total score. Count 1 is the blob kept whole.
+    """
+    paths = _cut_paths(mask, digit_height)
+    pieces = _candidate_pieces(mask, paths, digit_height)
+    scores = {key: float(score) + width_prior(piece.shape[1], typical_width, digit_height)
+              + height_prior(piece.shape[0], digit_height)
+              for (key, piece), score in zip(pieces.items(), score_fn(list(pieces.values())))}
+    return {count: (total, [paths[k] for k in cuts]) for count, (total, cuts) in _best_paths(len(paths), scores).items()}
 
 
 def width_prior(width, typical_width, digit_height):
@@ -1072,7 +1078,7 @@ def word_gaps(boxes, line_height, separators=()):
     return [False] + [gap > limit and not sep for gap, sep in zip(gaps, held)]
 
 
-def join_broken(digits, line_height, score_fn):
+def join_broken(digits, line_height, score_fn, counts=None):
     """The (box, mask) pieces of one line, left to right, with broken digits joined again.
 
     A pen that skips, a chalk stroke or a wrong cut leaves a digit in pieces side
@@ -1084,8 +1090,14 @@ def join_broken(digits, line_height, score_fn):
     dynamic programming over the line then keeps the grouping with the highest
     total score, so pieces are joined when the classifier reads them as one digit
     more surely than as several.
+
+    counts: (low, high), how many digits the line should hold (a form's field
+    says so). When the best grouping holds some other number, every run up to
+    WIDEST_DIGIT line heights wide is a candidate and the best grouping into
+    low..high digits wins, if there is one.
     """
     boxes = [box for box, _ in digits]
+    widest = (WIDEST_DIGIT if counts else MAX_PIECE_WIDTH) * line_height
     runs = {}  # (first, last + 1) -> the joined (box, mask)
     for i in range(len(digits)):
         piece = digits[i]
@@ -1094,7 +1106,7 @@ def join_broken(digits, line_height, score_fn):
                 break
             piece = _joined(piece, digits[j])
             _, _, w, h = piece[0]
-            if w > MAX_PIECE_WIDTH * line_height or h > MERGE_MAX_HEIGHT * line_height:
+            if w > widest or h > MERGE_MAX_HEIGHT * line_height:
                 break
             runs[(i, j + 1)] = piece
     if not runs:
@@ -1102,20 +1114,35 @@ def join_broken(digits, line_height, score_fn):
     scores = score_fn([mask for _, mask in digits] + [mask for _, mask in runs.values()])
     single, joined = scores[: len(digits)], dict(zip(runs, scores[len(digits):]))
     doubtful = [score < np.log(SURE_DIGIT) or box[3] < FRAGMENT * line_height for box, score in zip(boxes, single)]
-    best, came_from = [0.0], [None]  # best[k]: the highest total of the first k pieces; came_from[k]: where its last digit starts
-    for k in range(1, len(digits) + 1):
-        options = [(best[k - 1] + single[k - 1], k - 1)]
-        options += [(best[i] + joined[(i, k)], i) for i in range(max(0, k - JOIN_PIECES), k - 1)
-                    if (i, k) in runs and any(doubtful[i:k])]
-        total, start = max(options)
-        best.append(total)
-        came_from.append(start)
+    likely = {run: score for run, score in joined.items()
+              if any(doubtful[slice(*run)]) and runs[run][0][2] <= MAX_PIECE_WIDTH * line_height}
+    starts = _best_groupings(single, likely)
+    count = max(starts, key=lambda c: starts[c][0])
+    if counts and not counts[0] <= count <= counts[1]:
+        every = _best_groupings(single, joined)
+        fitting = [c for c in every if counts[0] <= c <= counts[1]]
+        if fitting:
+            starts, count = every, max(fitting, key=lambda c: every[c][0])
     out, k = [], len(digits)
-    while k:
-        start = came_from[k]
+    for start in reversed(starts[count][1]):
         out.append(digits[start] if start == k - 1 else runs[(start, k)])
         k = start
     return out[::-1]
+
+
+def _best_groupings(single, joined):
+    """Dynamic programming over a line of n pieces scored `single` (n,), with runs {(i, k): score}
+    of pieces i .. k - 1 that may be joined: {number of digits: (highest total, the index
+    where each digit starts)}."""
+    best = [{0: (0.0, [])}]  # best[k][c]: the highest total of the first k pieces as c digits
+    for k in range(1, len(single) + 1):
+        options = {}
+        for start, score in [(k - 1, single[k - 1])] + [(i, joined[(i, k)]) for i in range(k - 1) if (i, k) in joined]:
+            for count, (total, firsts) in best[start].items():
+                if count + 1 not in options or total + score > options[count + 1][0]:
+                    options[count + 1] = (total + score, firsts + [start])
+        best.append(options)
+    return best[-1]
 
 
 def _joined(a, b):
@@ -1132,16 +1159,20 @@ def _joined(a, b):
 # --- the whole pipeline ---------------------------------------------------
 
 
-def segment(gray, method="auto", score_fn=None):
+def segment(gray, method="auto", score_fn=None, digits=None):
     """Find the digits in a grayscale image (H, W) in [0, 1]; returns a Segmentation.
 
     method: how to binarize ("auto", "otsu" or "adaptive").
     score_fn: optional scorer used to split touching digits (see `best_cuts`);
     the reader passes the classifier's confidence, so this module needs no model.
+    digits: (low, high), the number of digits each line should hold, if known
+    (with a scorer: a line found with fewer is split further, with more joined
+    further, when the classifier finds a way; see `split_to_count`, `join_broken`).
     """
     gray = np.asarray(gray, dtype=np.float32)
     if gray.ndim != 2 or gray.size == 0:
         raise ValueError(f"gray must be a non-empty (H, W) array, got shape {gray.shape}")
+    digits = _count_range(digits)
     raw = binarize(gray, method)
     if ink_is_light(gray):
         raw = close_chalk(raw)
@@ -1163,16 +1194,26 @@ def segment(gray, method="auto", score_fn=None):
         if not kept:
             continue
         separators = [blob.box for blob, mask in masks if is_punctuation(mask, height)]
-        digits = _line_digits(kept, height, score_fn)
+        found = _line_digits(kept, height, score_fn, counts=digits)
         if score_fn is not None:
-            digits = join_broken(digits, height, score_fn)
+            found = join_broken(found, height, score_fn, counts=digits)
         line_index = segments[-1].line + 1 if segments else 0
-        gaps = word_gaps([box for box, _ in digits], height, separators)
-        segments.extend(Segment(box, mask, line_index, gap) for (box, mask), gap in zip(digits, gaps))
+        gaps = word_gaps([box for box, _ in found], height, separators)
+        segments.extend(Segment(box, mask, line_index, gap) for (box, mask), gap in zip(found, gaps))
     return Segmentation(ink, segments, digit_height)
 
 
-def _line_digits(kept, height, score_fn):
+def _count_range(digits):
+    """A wanted number of digits, N or (low, high) or None, as (low, high) or None."""
+    if digits is None:
+        return None
+    low, high = (digits, digits) if np.ndim(digits) == 0 else digits
+    if not 1 <= low <= high:
+        raise ValueError(f"digits must be a count >= 1 or (low, high) with 1 <= low <= high, got {digits!r}")
+    return int(low), int(high)
+
+
+def _line_digits(kept, height, score_fn, counts=None):
     """The (box, mask) pairs of the digits of one line, left to right, touching digits split.
 
     kept: (blob, mask) pairs of the line's blobs. Without a scorer, a blob is
@@ -1180,7 +1221,8 @@ def _line_digits(kept, height, score_fn):
     all blobs at least PAIR_WIDTH wide are scored in one call, and a blob is
     split when it is wider than WIDEST_DIGIT, or when it looks like several
     or is doubtful (its best digit under SURE_DIGIT) and the scorer is not
-    sure (ONE_DIGIT) that it is one digit.
+    sure (ONE_DIGIT) that it is one digit. counts: (low, high) digits wanted
+    in the line; fewer than low are cut again by `split_to_count`.
     """
     median_width = float(np.median([blob.w for blob, _ in kept]))
     typical_width = typical_digit_width([blob.w for blob, _ in kept], height)
@@ -1196,15 +1238,45 @@ def _line_digits(kept, height, score_fn):
             several = blob.w > WIDEST_DIGIT * height or (
                 (several or score < np.log(SURE_DIGIT)) and score < np.log(ONE_DIGIT) and blob.w >= PAIR_WIDTH * height)
         if several:
-            digits.extend(_split(blob, mask, height, score_fn, typical_width))
+            paths = best_cuts(mask, score_fn=score_fn, digit_height=height, typical_width=typical_width)
+            digits.extend(_pieces(blob, mask, paths))
         else:
             digits.append((blob.box, mask))
+    if counts and score_fn is not None and len(digits) < counts[0]:
+        digits = split_to_count(kept, height, score_fn, typical_width, counts) or digits
     return digits
 
 
-def _split(blob, mask, height, score_fn, typical_width=None):
-    """The (box, mask) pairs of the pieces of a blob of touching digits."""
-    paths = _as_paths(mask, best_cuts(mask, score_fn=score_fn, digit_height=height, typical_width=typical_width))
+def split_to_count(kept, height, score_fn, typical_width, counts):
+    """The (box, mask) pairs of a line's blobs cut into low..high digits in all, or None if they cannot be.
+
+    When a form says how many digits a field holds and fewer were found, some
+    blob holds touching digits that the classifier read as one. Each blob's
+    `cut_options` say how well it reads as 1, 2, ... pieces; dynamic
+    programming over the blobs picks the counts with the highest total score
+    that add up to between low and high.
+    """
+    low, high = counts
+    best = {0: (0.0, [])}  # digits so far -> (highest total, each blob's cut paths)
+    for blob, mask in kept:
+        options = cut_options(mask, score_fn, height, typical_width)
+        grown = {}
+        for have, (total, cuts) in best.items():
+            for count, (score, paths) in options.items():
+                key = have + count
+                if key <= high and (key not in grown or total + score > grown[key][0]):
+                    grown[key] = (total + score, cuts + [paths])
+        best = grown
+    fitting = [count for count in best if count >= low]
+    if not fitting:
+        return None
+    cuts = best[max(fitting, key=lambda count: best[count][0])][1]
+    return [piece for (blob, mask), paths in zip(kept, cuts) for piece in _pieces(blob, mask, paths)]
+
+
+def _pieces(blob, mask, cuts):
+    """The (box, mask) pairs, in image pixels, of a blob cut along `cuts` (cut paths, left to right)."""
+    paths = _as_paths(mask, cuts)
     pieces = []
     for left, right in zip(paths, paths[1:]):
         piece = piece_between(mask, left, right)
