@@ -123,6 +123,31 @@ def test_rule_problems(value, spec, problems):
     assert rule_problems(value, spec) == problems
 
 
+@pytest.mark.parametrize("spec, counts", [
+    ({"digits": [6, 6]}, [6]),
+    ({"range": [0, 100]}, [1, 2, 3]),
+    ({"digits": [2, 4], "range": [0, 100]}, [2, 3]),
+    ({"range": [10, 99]}, [2]),
+    ({}, None),
+])
+def test_digit_counts(spec, counts):
+    assert forms.digit_counts(spec) == counts
+
+
+def test_a_reading_that_breaks_the_rule_is_read_again_held_to_it(mnist_data):
+    from test_read import number_image, pick_digits  # MNIST test digits written as a number
+
+    gray = np.asarray(number_image(pick_digits(mnist_data, "300"), gap=-28), dtype=np.float32) / 255
+    first = reading.read_with_fallback(gray, None, 0.9)
+    assert len(first.digits) != 3, "the digits overlap so much that the first reading breaks the rule"
+    code = forms.Field("code", region=(0.0, 0.0, 1.0, 1.0), digits=(3, 3))
+    held, problems = reading.held_to_rule(gray, first, code, None, 0.9)
+    assert "".join(str(d.label) for d in held.digits) == "300"
+    assert problems == [f"read as 3 digits only when held to the field's rule (first read: {reading._text(first)})"]
+    free = forms.Field("code", region=(0.0, 0.0, 1.0, 1.0))  # no rule: the first reading stands
+    assert reading.held_to_rule(gray, first, free, None, 0.9) == (first, [])
+
+
 def test_crop_box_adds_the_margin_and_stays_on_the_page():
     field = forms.Field("roll", region=(0.0, 0.5, 0.5, 1.0))
     assert reading.crop_box(field, (1000, 800)) == (480, 1000, 0, 416)

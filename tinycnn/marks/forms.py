@@ -205,6 +205,16 @@ def rule_problems(value, spec):
     return problems
 
 
+def digit_counts(spec):
+    """The numbers of digits a field's spec allows, low to high, or None if it says nothing of them:
+    its "digits", narrowed by its "range" (0-100 holds 1 to 3 digits)."""
+    low, high = spec.get("digits") or (1, math.inf)
+    if spec.get("range"):
+        low_value, high_value = spec["range"]
+        low, high = max(low, len(str(low_value))), min(high, len(str(high_value)))
+    return None if high == math.inf else list(range(low, high + 1))
+
+
 # --- a blank form to print ------------------------------------------------------------------
 def draw_form(template, size=(1240, 1754)):
     """The printed form of a template: each region's box, its label to the left, the title on top.

@@ -6,8 +6,11 @@ For each boxed field:
 2. straighten   turn the crop so the box's edges are level (projection profiles)
 3. erase_box    paint paper over the printed box, leaving only the writing
 4. read_digits  the reader: segment, normalise, classify each digit
-5. checks       every digit certain enough, one line of writing, no ink left unread,
-                the field's rule (digit count, range): anything else is a problem to review
+5. held_to_rule a reading that breaks the field's rule (digit count, range) is read again
+                held to each count of digits the rule allows (joining a broken digit, splitting
+                touching ones); the best reading that keeps the rule is stored, for review
+6. checks       every digit certain enough, one line of writing, no ink left unread,
+                the field's rule: anything else is a problem to review
 
 Fields given by "line" instead share one reading of the whole page.
 """
@@ -19,7 +22,7 @@ from scipy import ndimage as ndi
 
 from .. import imageio, segment
 from ..read import MIN_CONFIDENCE, read_digits
-from .forms import MARGIN, rule_problems
+from .forms import MARGIN, digit_counts, rule_problems
 from .records import FieldReading, Sheet
 
 # A phone held not quite square to the page tilts the printed boxes by a degree or two;
@@ -62,11 +65,11 @@ def _read_box(gray, field, model, min_confidence):
     top, bottom, left, right = crop_box(field, gray.shape)
     band = round(2 * MARGIN * gray.shape[1])  # the side of a box shifted by a margin still lies in it
     crop = erase_box(straighten(gray[top:bottom, left:right]), band)
-    reading = read_with_fallback(crop, model, min_confidence)
+    reading, held = held_to_rule(crop, read_with_fallback(crop, model, min_confidence), field, model, min_confidence)
     digits = [_digit_record(d, left, top) for d in reading.digits]
     unread = unread_ink(crop, [d.box for d in reading.digits])
     return _field_reading(field, digits, len(reading.lines), min_confidence,
-                          [f"{unread} mark(s) not read as digits"] if unread else [])
+                          held + ([f"{unread} mark(s) not read as digits"] if unread else []))
 
 
 def _read_line(page, field, expected_lines, min_confidence):
@@ -133,11 +136,41 @@ def erase_box(gray, band):
 
 
 # --- reading and checking ------------------------------------------------------------------------
-def read_with_fallback(gray, model, min_confidence):
+def read_with_fallback(gray, model, min_confidence, digits=None):
     """read_digits, and if it finds nothing, again with adaptive thresholding: a single
     threshold can split a soft shadow from the lit paper and take the shadow for the ink."""
-    reading = read_digits(gray, model, min_confidence)
-    return reading if reading.digits else read_digits(gray, model, min_confidence, method="adaptive")
+    reading = read_digits(gray, model, min_confidence, digits=digits)
+    return reading if reading.digits else read_digits(gray, model, min_confidence, "adaptive", digits)
+
+
+def held_to_rule(crop, reading, field, model, min_confidence):
+    """(reading, problems): a field's reading, or, if it breaks the field's rule, a better one.
+
+    A digit whose pen skipped reads as two ("6" as "10"); two touching digits read
+    as one. When the number of digits or the value breaks the rule, the crop is read
+    again held to each number of digits the rule allows (`digit_counts`), and of the
+    readings that keep the rule, the one the classifier finds likeliest (highest total
+    log-probability) is kept. It is a guess the rule helped make, so the field goes
+    to review with a problem saying what was first read.
+    """
+    first = _text(reading)
+    counts = digit_counts(field.spec())
+    if not reading.digits or not counts or not rule_problems(first, field.spec()):
+        return reading, []
+    kept = []
+    for count in counts:
+        again = read_with_fallback(crop, model, min_confidence, digits=count) if count != len(reading.digits) else reading
+        if len(again.digits) == count and len(again.lines) == 1 and not rule_problems(_text(again), field.spec()):
+            kept.append((sum(math.log(max(d.prob, 1e-12)) for d in again.digits), count, again))
+    if not kept:
+        return reading, []
+    _, count, best = max(kept, key=lambda k: k[0])
+    return best, [f"read as {count} digits only when held to the field's rule (first read: {first})"]
+
+
+def _text(reading):
+    """The digits of a reading as one string, lines and gaps left out."""
+    return "".join(str(d.label) for d in reading.digits)
 
 
 def unread_ink(gray, boxes):
