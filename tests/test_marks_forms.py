@@ -148,6 +148,19 @@ def test_a_reading_that_breaks_the_rule_is_read_again_held_to_it(mnist_data):
     assert reading.held_to_rule(gray, first, free, None, 0.9) == (first, [])
 
 
+def test_a_reading_held_to_the_rule_must_read_every_digit_as_one(mnist_data):
+    from test_read import number_image, pick_digits
+
+    class Unsure:  # a classifier that reads nothing as any digit: 0.09 each, the rest "not a digit"
+        def predict(self, x):
+            return np.tile(np.r_[np.full(10, 0.09), 0.1], (len(x), 1)).astype(np.float32)
+
+    gray = np.asarray(number_image(pick_digits(mnist_data, "300"), gap=-28), dtype=np.float32) / 255
+    first = reading.read_with_fallback(gray, Unsure(), 0.9)
+    code = forms.Field("code", region=(0.0, 0.0, 1.0, 1.0), digits=(len(first.digits) + 1,) * 2)
+    assert reading.held_to_rule(gray, first, code, Unsure(), 0.9) == (first, [])
+
+
 def test_crop_box_adds_the_margin_and_stays_on_the_page():
     field = forms.Field("roll", region=(0.0, 0.5, 0.5, 1.0))
     assert reading.crop_box(field, (1000, 800)) == (480, 1000, 0, 416)

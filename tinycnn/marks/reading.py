@@ -33,6 +33,9 @@ MAX_SKEW, SKEW_STEP = 4.0, 0.25  # degrees
 # whole height between them (a digit stands well inside the box).
 EDGE_FILL, SIDE_FILL = 0.6, 0.9
 SIDE_WIDTH = 5  # px
+# A reading held to a field's rule counts only if the classifier reads each of its digits as some digit:
+# holding "1989034" to six digits can join a 3 and a 4 into a piece that is no digit at all (p < 0.01).
+HELD_DIGIT_FLOOR = 0.1
 
 
 # --- the whole sheet ---------------------------------------------------------------------------
@@ -149,8 +152,8 @@ def held_to_rule(crop, reading, field, model, min_confidence):
     A digit whose pen skipped reads as two ("6" as "10"); two touching digits read
     as one. When the number of digits or the value breaks the rule, the crop is read
     again held to each number of digits the rule allows (`digit_counts`), and of the
-    readings that keep the rule, the one the classifier finds likeliest (highest total
-    log-probability) is kept. It is a guess the rule helped make, so the field goes
+    readings that keep the rule with every digit read at HELD_DIGIT_FLOOR or more, the one
+    the classifier finds likeliest (highest total log-probability) is kept. It is a guess the rule helped make, so the field goes
     to review with a problem saying what was first read.
     """
     first = _text(reading)
@@ -160,7 +163,8 @@ def held_to_rule(crop, reading, field, model, min_confidence):
     kept = []
     for count in counts:
         again = read_with_fallback(crop, model, min_confidence, digits=count) if count != len(reading.digits) else reading
-        if len(again.digits) == count and len(again.lines) == 1 and not rule_problems(_text(again), field.spec()):
+        if (len(again.digits) == count and len(again.lines) == 1 and not rule_problems(_text(again), field.spec())
+                and min(d.prob for d in again.digits) >= HELD_DIGIT_FLOOR):
             kept.append((sum(math.log(max(d.prob, 1e-12)) for d in again.digits), count, again))
     if not kept:
         return reading, []
