@@ -22,8 +22,10 @@ The steps, one small function each:
                    put back; lines of edge junk alone are dropped
 6. in each line    drop punctuation (. , - = /), split blobs of touching
                    digits (with a scorer: a search over curved cuts, all
-                   pieces scored in one call), mark word gaps so that "12 7"
-                   differs from "127" (a gap holding a separator is none)
+                   pieces scored in one call), join a digit's broken pieces,
+                   both held to a known number of digits if one is given;
+                   mark word gaps so that "12 7" differs from "127" (a gap
+                   holding a separator is none)
 
 Every size is measured in digit heights, so the same constants serve a
 40-pixel crop and a 4000-pixel page. Boxes are (x, y, w, h) in image pixels.
@@ -1116,33 +1118,17 @@ def join_broken(digits, line_height, score_fn, counts=None):
     doubtful = [score < np.log(SURE_DIGIT) or box[3] < FRAGMENT * line_height for box, score in zip(boxes, single)]
     likely = {run: score for run, score in joined.items()
               if any(doubtful[slice(*run)]) and runs[run][0][2] <= MAX_PIECE_WIDTH * line_height}
-    starts = _best_groupings(single, likely)
-    count = max(starts, key=lambda c: starts[c][0])
+    alone = {(k, k + 1): score for k, score in enumerate(single)}
+    # the pieces' edges 0 .. n are the "cuts": {number of digits: (total, where each digit but the first starts)}
+    groupings = _best_paths(len(digits) + 1, {**alone, **likely})
+    count = max(groupings, key=lambda c: groupings[c][0])
     if counts and not counts[0] <= count <= counts[1]:
-        every = _best_groupings(single, joined)
+        every = _best_paths(len(digits) + 1, {**alone, **joined})
         fitting = [c for c in every if counts[0] <= c <= counts[1]]
         if fitting:
-            starts, count = every, max(fitting, key=lambda c: every[c][0])
-    out, k = [], len(digits)
-    for start in reversed(starts[count][1]):
-        out.append(digits[start] if start == k - 1 else runs[(start, k)])
-        k = start
-    return out[::-1]
-
-
-def _best_groupings(single, joined):
-    """Dynamic programming over a line of n pieces scored `single` (n,), with runs {(i, k): score}
-    of pieces i .. k - 1 that may be joined: {number of digits: (highest total, the index
-    where each digit starts)}."""
-    best = [{0: (0.0, [])}]  # best[k][c]: the highest total of the first k pieces as c digits
-    for k in range(1, len(single) + 1):
-        options = {}
-        for start, score in [(k - 1, single[k - 1])] + [(i, joined[(i, k)]) for i in range(k - 1) if (i, k) in joined]:
-            for count, (total, firsts) in best[start].items():
-                if count + 1 not in options or total + score > options[count + 1][0]:
-                    options[count + 1] = (total + score, firsts + [start])
-        best.append(options)
-    return best[-1]
+            groupings, count = every, max(fitting, key=lambda c: every[c][0])
+    bounds = [0, *groupings[count][1], len(digits)]
+    return [digits[a] if b == a + 1 else runs[(a, b)] for a, b in zip(bounds, bounds[1:])]
 
 
 def _joined(a, b):
