@@ -174,7 +174,7 @@ def read_digits(image, model=None, min_confidence=MIN_CONFIDENCE, method="auto",
     factor = working_scale(gray, method)
     found = segment.segment(imageio.shrink(gray, factor), method=method, score_fn=make_scorer(model), digits=digits)
     name = str(image) if isinstance(image, (str, Path)) else getattr(image, "filename", "") or "<image>"
-    digits = []
+    read = []
     if found.segments:
         masks = [s.mask for s in found.segments]
         probs = averaged_probabilities(model, masks)
@@ -183,11 +183,11 @@ def read_digits(image, model=None, min_confidence=MIN_CONFIDENCE, method="auto",
             probs = (probs + averaged_probabilities(model, upright)) / 2
         for seg, p in zip(found.segments, probs):
             ranked = np.argsort(p)[::-1]
-            digits.append(Digit(
+            read.append(Digit(
                 label=int(ranked[0]), prob=round(float(p[ranked[0]]), 4), box=_scaled_box(seg.box, factor, gray.shape),
                 line=int(seg.line), gap_before=bool(seg.gap_before),
                 alternatives=[(int(k), round(float(p[k]), 4)) for k in ranked[1:1 + ALTERNATIVES]]))
-    return Reading(file=name, digits=digits, min_confidence=min_confidence)
+    return Reading(file=name, digits=read, min_confidence=min_confidence)
 
 
 def working_scale(gray, method="auto"):

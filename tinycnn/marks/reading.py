@@ -151,10 +151,11 @@ def held_to_rule(crop, reading, field, model, min_confidence):
 
     A digit whose pen skipped reads as two ("6" as "10"); two touching digits read
     as one. When the number of digits or the value breaks the rule, the crop is read
-    again held to each number of digits the rule allows (`digit_counts`), and of the
-    readings that keep the rule with every digit read at HELD_DIGIT_FLOOR or more, the one
-    the classifier finds likeliest (highest total log-probability) is kept. It is a guess the rule helped make, so the field goes
-    to review with a problem saying what was first read.
+    again held to each number of digits the rule allows (`digit_counts`). Of the
+    readings that keep the rule, with every digit read at HELD_DIGIT_FLOOR or more,
+    the one the classifier finds likeliest (highest total log-probability) is kept.
+    It is a guess the rule helped make, so the field goes to review, with a problem
+    saying what was first read.
     """
     first = _text(reading)
     counts = digit_counts(field.spec())
