@@ -203,7 +203,9 @@ def read_truth(folder, limit=None):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", help="a folder made by make_digit_strings.py (images + truth.jsonl)")
-    parser.add_argument("--model", help="a saved model (.npz) for tinycnn.load_model; default: the reader's own")
+    parser.add_argument("--model", action="append",
+                        help="a saved model (.npz); several times: their average (tinycnn.load_models); "
+                             "default: the reader's own")
     parser.add_argument("--limit", type=int, help="score only the first N images (conditions take turns, so all get some)")
     parser.add_argument("--json", help="write the summary and every image's result here")
     parser.add_argument("--uncertain-report", action="store_true",
@@ -217,9 +219,9 @@ def main(argv=None):
     model = None
     if args.model:
         try:
-            model = tinycnn.load_model(args.model)
+            model = tinycnn.load_models(args.model)
         except (OSError, ValueError) as e:
-            sys.exit(f"eval_reader: --model {args.model}: {e}")
+            sys.exit(f"eval_reader: --model: {e}")
     records = read_truth(args.folder, args.limit)
     if not records:
         sys.exit(f"eval_reader: {args.folder}/truth.jsonl has no images")

@@ -45,7 +45,8 @@ def score(db, records):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", help="a folder made by make_sheets.py (sheets, truth.jsonl, form.json)")
-    parser.add_argument("--model", help="a saved model (.npz); default: the reader's own")
+    parser.add_argument("--model", action="append", help="a saved model (.npz), passed on to `marks add` "
+                        "(several times: their average); default: the reader's own")
     parser.add_argument("--min-confidence", help="passed on to `marks add`")
     args = parser.parse_args(argv)
     folder = Path(args.folder)
@@ -58,7 +59,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as scratch:
         db = Path(scratch) / "marks.db"
         argv = ["add", str(folder), "--db", str(db), "--template", str(folder / "form.json")]
-        argv += ["--model", args.model] if args.model else []
+        argv += [arg for path in args.model or [] for arg in ("--model", path)]
         argv += ["--min-confidence", args.min_confidence] if args.min_confidence else []
         with contextlib.redirect_stdout(io.StringIO()):
             if cli.main(argv) == 2:

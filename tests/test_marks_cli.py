@@ -24,7 +24,7 @@ from tinycnn.marks.storage import SQLiteStorage
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = ROOT / "tinycnn" / "weights"
-MODEL = WEIGHTS / "reader_cnn.npz"  # the reader's default model
+MODEL = WEIGHTS / "reader_cnn.npz"  # one network of the reader's default model: --model given explicitly
 FIELDS = ("roll", "subject", "marks")
 
 
@@ -59,7 +59,7 @@ def run(capsys, *argv):
 
 
 def add_args(folder, db, *files):
-    return ["add", *(files or [folder]), "--db", db, "--template", folder / "form.json", "--model", MODEL]
+    return ["add", *(files or [folder]), "--db", db, "--template", folder / "form.json"]  # the default reader
 
 
 @pytest.fixture(scope="session")
@@ -115,7 +115,7 @@ def score(db, records):
     right = [r["right"] for r in results]
     flagged = [r["flagged"] for r in results]
     silent = [r["file"] for r in results if not r["right"] and not r["flagged"]]
-    print(f"\n{MODEL.name}: {sum(right)}/{len(records)} sheets right, {sum(flagged)} flagged for review, "
+    print(f"\nthe default reader: {sum(right)}/{len(records)} sheets right, {sum(flagged)} flagged for review, "
           f"{len(silent)} wrong and not flagged")
     return right, flagged, silent
 
@@ -168,7 +168,7 @@ def test_the_same_roll_and_subject_on_another_photo_is_a_conflict(batch, sheets,
     first = next(s for s in stored(db) if s.status == "ok")
     again = tmp_path / "same-sheet-other-file.png"  # the same pixels, other bytes: another hash
     Image.open(first.image_path).save(again)
-    code, out, _ = run(capsys, "add", again, "--db", db, "--template", folder / "form.json", "--model", MODEL)
+    code, out, _ = run(capsys, "add", again, "--db", db, "--template", folder / "form.json")
     assert code == 1 and "same roll and subject as sheet" in out
     assert {s.id: s.status for s in stored(db)}[first.id] == "needs_review"
 
@@ -219,7 +219,7 @@ def test_list_shows_every_sheet(batch, sheets, capsys):
 def test_the_default_template_reads_three_lines_on_plain_paper(tmp_path, test_digits, capsys):
     records = make_sheets.generate(tmp_path / "plain", 2, 2, *test_digits, width=600, layout="plain")
     assert not (tmp_path / "plain" / "form.json").exists()
-    _, out, _ = run(capsys, "add", tmp_path / "plain", "--db", tmp_path / "plain.db", "--model", MODEL)
+    _, out, _ = run(capsys, "add", tmp_path / "plain", "--db", tmp_path / "plain.db")
     for record, sheet in zip(records, stored(tmp_path / "plain.db")):
         assert sheet.template == "default" and [f.name for f in sheet.fields] == list(FIELDS)
         right = sheet.values() == {name: record[name] for name in FIELDS}
@@ -260,7 +260,7 @@ def test_a_bad_template_stops_before_anything_is_stored(small_sheets, tmp_path, 
     template = tmp_path / "form.json"
     template.write_text(template_text)
     db = tmp_path / "marks.db"
-    code, out, err = run(capsys, "add", folder, "--db", db, "--template", template, "--model", MODEL)
+    code, out, err = run(capsys, "add", folder, "--db", db, "--template", template)
     assert code == 2 and out == ""
     assert err.startswith(f"error: {template}: ") and message in err and err.count("\n") == 1
     assert not db.exists()

@@ -8,7 +8,7 @@ import pytest
 import tinycnn
 from tinycnn import Conv2D, Dense, Flatten, MaxPool2D, ModelFileError, Sequential, load_model
 from tinycnn.gradcheck import numerical_gradient, relative_error
-from tinycnn.models import ffnn, paper_cnn
+from tinycnn.models import ffnn, paper_cnn, reader_cnn
 from tinycnn.train import prepare_images
 
 
@@ -255,3 +255,23 @@ def test_public_names():
     for name in ("Sequential", "Conv2D", "MaxPool2D", "Dense", "Flatten", "ReLU", "Softmax", "Adam", "SGD",
                  "load_model", "SparseCategoricalCrossentropy"):
         assert hasattr(tinycnn, name)
+
+
+def test_an_ensemble_predicts_the_mean_of_its_models_probabilities(tmp_path):
+    models = [paper_cnn(seed=seed) for seed in (0, 1, 2)]
+    x = np.random.default_rng(0).random((5, 28, 28, 1), dtype=np.float32)
+    mean = np.mean([m.predict(x) for m in models], axis=0)
+    np.testing.assert_allclose(tinycnn.Ensemble(models).predict(x), mean, rtol=1e-6)
+    for i, model in enumerate(models):
+        model.save(tmp_path / f"m{i}.npz")
+    assert isinstance(tinycnn.load_models([tmp_path / "m0.npz"]), Sequential)
+    loaded = tinycnn.load_models([tmp_path / f"m{i}.npz" for i in range(3)])
+    np.testing.assert_allclose(loaded.predict(x), mean, rtol=1e-6)
+
+
+def test_an_ensemble_needs_models_of_one_shape():
+    with pytest.raises(ValueError, match="at least one"):
+        tinycnn.Ensemble([])
+    with pytest.raises(ValueError, match="same input and output shapes"):
+        tinycnn.Ensemble([paper_cnn(seed=0), reader_cnn(seed=0)])  # 10 classes and 11
+    tinycnn.Ensemble([paper_cnn(seed=0), ffnn(seed=0)])  # different layers, same inputs and classes: fine

@@ -54,11 +54,15 @@ def test_word_gap_becomes_a_space(mnist_data, paper_model):
     assert reading.text == "12 7"
 
 
+READER_SEED0 = str(read.resources.files("tinycnn") / "weights" / "reader_cnn.npz")  # one network of the reading model
+
+
 def test_a_known_count_of_digits_mends_the_segmentation(mnist_data):
     image = number_image(pick_digits(mnist_data, "300"), gap=-28)  # digits overlapping by 28 px of 64
-    assert len(read_digits(image).digits) != 3  # on its own, the reader cuts these wrong
-    assert read_digits(image, digits=3).text == "300"
-    assert read_digits(image, digits=(2, 3)).text == "300"
+    model = read.load_model(READER_SEED0)
+    assert len(read_digits(image, model).digits) != 3  # on its own, this network cuts them wrong
+    assert read_digits(image, model, digits=3).text == "300"
+    assert read_digits(image, model, digits=(2, 3)).text == "300"
 
 
 def test_two_lines(mnist_data, paper_model):
@@ -103,8 +107,16 @@ def number_file(mnist_data, tmp_path):
 
 
 def test_command_prints_the_number(number_file, capsys):
-    assert main([str(number_file), "--model", str(read.resources.files("tinycnn") / "weights" / read.PAPER_MODEL)]) == 0
+    paper = str(read.resources.files("tinycnn") / "weights" / read.PAPER_MODEL)
+    assert main([str(number_file), "--model", paper]) == 0
     assert capsys.readouterr().out == "815\n"
+    seed1 = READER_SEED0.replace("reader_cnn.npz", "reader_cnn_seed1.npz")
+    assert main([str(number_file), "--model", READER_SEED0, "--model", seed1, "--json"]) == 0  # the two averaged
+    digits = json.loads(capsys.readouterr().out)["digits"]
+    alone = [read_digits(number_file, read.load_model(path)).digits for path in (READER_SEED0, seed1)]
+    assert [d["prob"] for d in digits] == pytest.approx([(a.prob + b.prob) / 2 for a, b in zip(*alone)], abs=2e-4)
+    assert main([str(number_file), "--model", paper, "--model", seed1]) == 2  # 10 classes and 11: no average
+    assert capsys.readouterr().err.startswith(f"error: {paper}, {seed1}: ")
 
 
 def test_command_json_and_boxes(number_file, tmp_path, capsys):
@@ -159,8 +171,8 @@ def test_command_usage_errors_exit_2(bad, capsys):
 def test_command_digits_option(mnist_data, tmp_path, capsys):
     path = tmp_path / "300.png"
     number_image(pick_digits(mnist_data, "300"), gap=-28).save(path)
-    assert main([str(path), "--digits", "3"]) == 0 and capsys.readouterr().out == "300\n"
-    assert main([str(path), "--digits", "2-3"]) == 0 and capsys.readouterr().out == "300\n"
+    assert main([str(path), "--model", READER_SEED0, "--digits", "3"]) == 0 and capsys.readouterr().out == "300\n"
+    assert main([str(path), "--model", READER_SEED0, "--digits", "2-3"]) == 0 and capsys.readouterr().out == "300\n"
 
 
 def test_module_runs_as_a_command_without_a_traceback(tmp_path):

@@ -2,7 +2,7 @@
 
 from .layers import Conv2D, Dense, Flatten, MaxPool2D, MaxPooling2D, ReLU, Softmax
 from .losses import SparseCategoricalCrossentropy
-from .model import History, ModelFileError, Sequential, load_model
+from .model import Ensemble, History, ModelFileError, Sequential, load_model, load_models
 from .optimizers import SGD, Adam
 
 __version__ = "0.1.0"
@@ -17,5 +17,5 @@ def __getattr__(name):
 
 
 __all__ = ["Conv2D", "Dense", "Flatten", "MaxPool2D", "MaxPooling2D", "ReLU", "Softmax", "SparseCategoricalCrossentropy",
-           "History", "ModelFileError", "Sequential", "load_model", "SGD", "Adam",
+           "Ensemble", "History", "ModelFileError", "Sequential", "load_model", "load_models", "SGD", "Adam",
            "read_digits", "Reading"]

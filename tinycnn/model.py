@@ -326,3 +326,39 @@ def load_model(path):
     if arrays:
         raise ModelFileError(f"{path}: unexpected arrays {sorted(arrays)} that no layer uses")
     return model
+
+
+class Ensemble:
+    """Several trained models read as one: `predict` averages their class probabilities.
+
+    Networks trained alike from different random seeds make partly different
+    mistakes, so the mean of their outputs is right more often than one of them,
+    and less sure where they disagree. All must take the same inputs and give
+    the same classes. Only for reading: it has no `fit`.
+    """
+
+    def __init__(self, models):
+        self.models = list(models)
+        if not self.models:
+            raise ValueError("an Ensemble needs at least one model")
+        shapes = {(m.input_shape, m.layers[-1].output_shape) for m in self.models}
+        if len(shapes) > 1:
+            raise ValueError(f"the models of an Ensemble must have the same input and output shapes, got {sorted(shapes)}")
+
+    def predict(self, x, batch_size=256):
+        """Mean class probabilities (N, K) of the models for x (N, ...)."""
+        return sum(model.predict(x, batch_size) for model in self.models) / len(self.models)
+
+    def __repr__(self):
+        return f"Ensemble({len(self.models)} models)"
+
+
+def load_models(paths):
+    """One model file -> its model (`load_model`); several -> their `Ensemble`.
+    Raises ModelFileError naming the files if they cannot be averaged."""
+    paths = list(paths)
+    models = [load_model(path) for path in paths]
+    try:
+        return models[0] if len(models) == 1 else Ensemble(models)
+    except ValueError as error:
+        raise ModelFileError(f"{', '.join(map(str, paths))}: {error}") from None

@@ -11,9 +11,10 @@ probability is below `min_confidence` is *uncertain*: one wrong digit is a
 wrong mark, so the command says so (on stderr, or in --json) and `--strict`
 turns it into exit code 3.
 
-The default model is the reading model shipped in tinycnn/weights (trained on
-augmented digits with an 11th class, "not a digit"); `--model` takes any model
-saved by tinycnn, such as the paper-recipe weights paper_cnn.npz.
+The default model is the reading model shipped in tinycnn/weights: three networks
+trained alike (augmented digits, an 11th class "not a digit") from seeds 0, 1 and 2,
+their probabilities averaged. `--model` takes any model saved by tinycnn, such as
+the paper-recipe weights paper_cnn.npz; given several times, their average.
 """
 
 import argparse
@@ -29,10 +30,11 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from . import imageio, normalize, segment
-from .model import ModelFileError, load_model
+from .model import Ensemble, ModelFileError, load_model, load_models
 from .normalize import batch_to_mnist
 
-DEFAULT_MODEL = "reader_cnn.npz"
+# The reading model: three networks of the same recipe, seeds 0, 1 and 2 (see Ensemble).
+DEFAULT_MODEL = ("reader_cnn.npz", "reader_cnn_seed1.npz", "reader_cnn_seed2.npz")
 PAPER_MODEL = "paper_cnn.npz"
 # Below this probability a digit is reported as uncertain: a compromise between letting wrong
 # numbers through unflagged (lower) and sending right ones to review (higher); measure it on
@@ -100,9 +102,11 @@ class Reading:
                 "uncertain": self.uncertain}
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=8)
 def shipped_model(name=DEFAULT_MODEL):
-    """A model shipped in tinycnn/weights, loaded once per process."""
+    """A model shipped in tinycnn/weights, loaded once per process; a tuple of names is their Ensemble."""
+    if isinstance(name, tuple):
+        return Ensemble([shipped_model(one) for one in name]) if len(name) > 1 else shipped_model(name[0])
     with resources.as_file(resources.files("tinycnn") / "weights" / name) as path:
         return load_model(path)
 
@@ -263,7 +267,9 @@ def main(argv=None):
     parser.add_argument("--json", action="store_true", help="print one JSON object per image")
     parser.add_argument("--boxes", metavar="OUT.png",
                         help="save the image with each digit's box and label (a folder if several images)")
-    parser.add_argument("--model", metavar="PATH", help="a model saved by tinycnn (default: the shipped reading model)")
+    parser.add_argument("--model", metavar="PATH", action="append",
+                        help="a model saved by tinycnn (default: the shipped reading model); "
+                             "given several times, their probabilities are averaged")
     parser.add_argument("--min-confidence", type=float, default=MIN_CONFIDENCE, metavar="P",
                         help=f"digits read with a probability below P are uncertain (default: {MIN_CONFIDENCE})")
     parser.add_argument("--strict", action="store_true", help="exit with 3 when any digit is uncertain")
@@ -277,7 +283,7 @@ def main(argv=None):
         parser.error(f"--min-confidence must be between 0 and 1, got {args.min_confidence}")
     several = len(args.images) > 1
     try:
-        model = load_model(args.model) if args.model else shipped_model()
+        model = load_models(args.model) if args.model else shipped_model()
         if several and args.boxes:
             Path(args.boxes).mkdir(parents=True, exist_ok=True)
     except (ModelFileError, OSError) as error:

@@ -25,7 +25,7 @@ from collections import Counter
 from pathlib import Path
 
 from ..fileio import atomic_write
-from ..model import ModelFileError, load_model
+from ..model import ModelFileError, load_models
 from ..progress import ProgressBar
 from ..read import DEFAULT_MODEL, MIN_CONFIDENCE, shipped_model
 from . import forms, reading, records
@@ -63,11 +63,11 @@ def find_images(paths):
     return images
 
 
-def load_reader(path):
-    """(model, name to store): the model file at `path`, else the reader's default model."""
-    if path:
-        return load_model(path), str(Path(path).resolve())
-    return shipped_model(), DEFAULT_MODEL  # the model read_digits uses when given none; loaded now to fail early
+def load_reader(paths):
+    """(model, name to store): the model files at `paths` (several: their Ensemble), else the reader's default."""
+    if paths:
+        return load_models(paths), "+".join(str(Path(path).resolve()) for path in paths)
+    return shipped_model(), "+".join(DEFAULT_MODEL)  # what read_digits uses when given none; loaded now to fail early
 
 
 def file_sha256(path):
@@ -364,7 +364,8 @@ def build_parser():
     add.add_argument("sheets", nargs="+", metavar="SHEET", help="a photo or scan, or a folder: every image in it")
     add.add_argument("--template", metavar="FORM.json",
                      help="where the fields are (default: three lines on plain paper: roll, subject, marks)")
-    add.add_argument("--model", metavar="PATH", help="a model saved by tinycnn (default: the reader's model)")
+    add.add_argument("--model", metavar="PATH", action="append",
+                     help="a model saved by tinycnn (default: the reader's model); several times: their average")
     add.add_argument("--min-confidence", type=probability, default=MIN_CONFIDENCE, metavar="P",
                      help=f"a digit read with a probability below P is sent to review (default: {MIN_CONFIDENCE})")
 
