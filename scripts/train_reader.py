@@ -1,6 +1,7 @@
 """Train the reading model: the paper's layers, 11 classes (0-9 and "not a digit"), on augmented digits.
 
     python scripts/train_reader.py --seed 0 --epochs 4 --out tinycnn/weights/reader_cnn.npz
+    python scripts/train_reader.py --evaluate A.npz [B.npz ...]   # no training: the table for saved models, averaged
 
 Training data (see tinycnn/augment.py for each step):
   - MNIST training digits as they are, plus --copies augmented copies of each, made to look like
@@ -23,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from tinycnn import Adam, load_model
+from tinycnn import Adam, load_model, load_models
 from tinycnn.augment import NOT_A_DIGIT, augment_digit, font_digits, not_a_digit
 from tinycnn.datasets import mnist, usps
 from tinycnn.models import reader_cnn
@@ -78,6 +79,23 @@ def digit_accuracy(model, x, y):
     return float((probs.argmax(axis=1) == y).mean())
 
 
+def accuracy_table(model, x_test, y_test, u_val, uy_val):
+    """Print the digit accuracy of `model` next to the shipped paper model's, as a Markdown table,
+    on MNIST test (as it is and through the reader) and the held-aside USPS digits; returns model's {data: accuracy}."""
+    evaluation = {
+        "mnist_test": (prepare_images(x_test), y_test),
+        "mnist_test_through_reader": (through_the_reader(x_test), y_test),
+        "usps_held_aside": (through_the_reader(u_val), uy_val),
+    }
+    paper = load_model(PAPER_WEIGHTS)
+    scores = {}
+    print("\n| data | paper model | reading model |\n|---|---|---|")
+    for name, (images, truth) in evaluation.items():
+        scores[name] = digit_accuracy(model, images, truth)
+        print(f"| {name} | {100 * digit_accuracy(paper, images, truth):.2f}% | {100 * scores[name]:.2f}% |")
+    return scores
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=4)
@@ -89,10 +107,15 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--data-dir", help="MNIST folder (default: $TINYCNN_DATA)")
     parser.add_argument("--out", default="reader_cnn.npz")
+    parser.add_argument("--evaluate", nargs="+", metavar="MODEL",
+                        help="train nothing: print the accuracy table for these saved models (several: their average)")
     args = parser.parse_args(argv)
 
     (x_train, y_train), (x_test, y_test) = mnist.load_data(args.data_dir)
     (u_train, uy_train), (u_val, uy_val) = usps.load_data()
+    if args.evaluate:
+        accuracy_table(load_models(args.evaluate), x_test, y_test, u_val, uy_val)
+        return 0
     fonts = handwriting_fonts()
     glyphs = font_digits(fonts)
     print(f"MNIST {len(x_train)}, USPS {len(u_train)} (+{len(u_val)} held aside), {len(fonts)} fonts "
@@ -113,17 +136,7 @@ def main(argv=None):
     history = model.fit(x, y, epochs=args.epochs, batch_size=32, seed=args.seed)
     seconds = time.perf_counter() - start
 
-    evaluation = {
-        "mnist_test": (prepare_images(x_test), y_test),
-        "mnist_test_through_reader": (through_the_reader(x_test), y_test),
-        "usps_held_aside": (through_the_reader(u_val), uy_val),
-    }
-    paper = load_model(PAPER_WEIGHTS)
-    scores = {}
-    print("\n| data | paper model | reading model |\n|---|---|---|")
-    for name, (images, truth) in evaluation.items():
-        scores[name] = digit_accuracy(model, images, truth)
-        print(f"| {name} | {100 * digit_accuracy(paper, images, truth):.2f}% | {100 * scores[name]:.2f}% |")
+    scores = accuracy_table(model, x_test, y_test, u_val, uy_val)
     model.metadata = {
         "command": "python scripts/train_reader.py " + shlex.join(sys.argv[1:] if argv is None else argv),
         "seed": args.seed, "epochs": args.epochs, "examples": int(len(x)), "classes": "0-9 and 10 = not a digit",

@@ -41,3 +41,17 @@ def test_train_command_usage_errors_exit_2():
     with pytest.raises(SystemExit) as exit_info:
         main(["--epochs", "0"])
     assert exit_info.value.code == 2
+
+
+def test_train_reader_evaluates_saved_models_averaged(mnist_data, capsys):
+    from script_loader import load_script
+    from tinycnn.read import DEFAULT_MODEL, shipped_model
+
+    train_reader = load_script("train_reader")
+    _, (x_test, y_test) = mnist_data
+    ensemble = shipped_model(DEFAULT_MODEL)
+    scores = train_reader.accuracy_table(ensemble, x_test[:200], y_test[:200], x_test[200:300], y_test[200:300])
+    rows = capsys.readouterr().out.strip().splitlines()[2:]
+    assert [row.split(" | ")[0] for row in rows] == ["| mnist_test", "| mnist_test_through_reader", "| usps_held_aside"]
+    expected = train_reader.digit_accuracy(ensemble, prepare_images(x_test[:200]), y_test[:200])
+    assert scores["mnist_test"] == expected and rows[0].endswith(f"| {100 * expected:.2f}% |")
