@@ -5,7 +5,7 @@
     python scripts/eval_sheets.py sheets --model model.npz --min-confidence 0.95
 
 Adds every sheet of the folder to a fresh database in a temporary folder (with the
-folder's form.json), then compares each stored sheet with truth.jsonl. Prints one line
+folder's form.json, or without one the default template: --layout plain), then compares each stored sheet with truth.jsonl. Prints one line
 per sheet read wrong (the fields that differ, truth -> stored, and its status), then
 `right/total right, N flagged, M silent`: a *silent* sheet holds a wrong value but is
 not flagged for review, the one kind of error a teacher would never see.
@@ -58,7 +58,8 @@ def main(argv=None):
 
     with tempfile.TemporaryDirectory() as scratch:
         db = Path(scratch) / "marks.db"
-        argv = ["add", str(folder), "--db", str(db), "--template", str(folder / "form.json")]
+        argv = ["add", str(folder), "--db", str(db)]
+        argv += ["--template", str(folder / "form.json")] if (folder / "form.json").exists() else []  # plain layout
         argv += [arg for path in args.model or [] for arg in ("--model", path)]
         argv += ["--min-confidence", args.min_confidence] if args.min_confidence else []
         with contextlib.redirect_stdout(io.StringIO()):

@@ -12,7 +12,8 @@ For each boxed field:
 6. checks       every digit certain enough, one line of writing, no ink left unread,
                 the field's rule: anything else is a problem to review
 
-Fields given by "line" instead share one reading of the whole page.
+Fields given by "line" instead share one reading of the whole page; a line that breaks its
+field's rule is held to it as in step 5, the page read again.
 """
 
 import math
@@ -60,7 +61,7 @@ def read_fields(image, template, model=None, min_confidence=MIN_CONFIDENCE):
     lines = [f.line for f in template.fields if f.region is None]
     page = read_with_fallback(gray, model, min_confidence) if lines else None
     return [_read_box(gray, field, model, min_confidence) if field.region
-            else _read_line(page, field, max(lines) + 1, min_confidence) for field in template.fields]
+            else _read_line(gray, page, field, max(lines) + 1, model, min_confidence) for field in template.fields]
 
 
 def _read_box(gray, field, model, min_confidence):
@@ -68,19 +69,26 @@ def _read_box(gray, field, model, min_confidence):
     top, bottom, left, right = crop_box(field, gray.shape)
     band = round(2 * MARGIN * gray.shape[1])  # the side of a box shifted by a margin still lies in it
     crop = erase_box(straighten(gray[top:bottom, left:right]), band)
-    reading, held = held_to_rule(crop, read_with_fallback(crop, model, min_confidence), field, model, min_confidence)
-    digits = [_digit_record(d, left, top) for d in reading.digits]
-    unread = unread_ink(crop, [d.box for d in reading.digits])
-    return _field_reading(field, digits, len(reading.lines), min_confidence,
+    found, held = held_to_rule(field, read_with_fallback(crop, model, min_confidence).digits,
+                               lambda count: read_with_fallback(crop, model, min_confidence, count).digits)
+    digits = [_digit_record(d, left, top) for d in found]
+    unread = unread_ink(crop, [d.box for d in found])
+    return _field_reading(field, digits, len({d.line for d in found}), min_confidence,
                           held + ([f"{unread} mark(s) not read as digits"] if unread else []))
 
 
-def _read_line(page, field, expected_lines, min_confidence):
-    """Take one line out of the reading of a plain page; more lines than expected is a problem for all."""
+def _read_line(gray, page, field, expected_lines, model, min_confidence):
+    """Take one line out of the reading of a plain page (H, W); more lines than expected is a problem for all."""
     extra = [f"{len(page.lines)} lines of writing on the page, expected {expected_lines}"] \
         if len(page.lines) > expected_lines else []
-    digits = [_digit_record(d, 0, 0) for d in page.digits if d.line == field.line]
-    return _field_reading(field, digits, 1, min_confidence, extra)
+
+    def line_of(reading):
+        return [d for d in reading.digits if d.line == field.line]
+
+    found, held = held_to_rule(field, line_of(page),
+                               lambda count: line_of(read_with_fallback(gray, model, min_confidence, count)))
+    digits = [_digit_record(d, 0, 0) for d in found]
+    return _field_reading(field, digits, 1, min_confidence, extra + held)
 
 
 # --- a box on the page: crop, straighten, erase -----------------------------------------------
@@ -146,36 +154,38 @@ def read_with_fallback(gray, model, min_confidence, digits=None):
     return reading if reading.digits else read_digits(gray, model, min_confidence, "adaptive", digits)
 
 
-def held_to_rule(crop, reading, field, model, min_confidence):
-    """(reading, problems): a field's reading, or, if it breaks the field's rule, a better one.
+def held_to_rule(field, digits, read_held):
+    """(digits, problems): a field's digits (read.Digit, reading order), or, if they break
+    the field's rule, better ones.
 
     A digit whose pen skipped reads as two ("6" as "10"); two touching digits read
-    as one. When the number of digits or the value breaks the rule, the crop is read
-    again held to each number of digits the rule allows (`digit_counts`). Of the
-    readings that keep the rule, with every digit read at HELD_DIGIT_FLOOR or more,
-    the one the classifier finds likeliest (highest total log-probability) is kept.
-    It is a guess the rule helped make, so the field goes to review, with a problem
-    saying what was first read.
+    as one. When the number of digits or the value breaks the rule, the field is read
+    again held to each number of digits the rule allows (`digit_counts`):
+    read_held(count) gives the field's digits read with every line held to `count`.
+    Of the readings that keep the rule, in one line, with every digit read at
+    HELD_DIGIT_FLOOR or more, the one the classifier finds likeliest (highest total
+    log-probability) is kept. It is a guess the rule helped make, so the field goes
+    to review, with a problem saying what was first read.
     """
-    first = _text(reading)
+    first = _text(digits)
     counts = digit_counts(field.spec())
-    if not reading.digits or not counts or not rule_problems(first, field.spec()):
-        return reading, []
+    if not digits or not counts or not rule_problems(first, field.spec()):
+        return digits, []
     kept = []
     for count in counts:
-        again = read_with_fallback(crop, model, min_confidence, digits=count) if count != len(reading.digits) else reading
-        if (len(again.digits) == count and len(again.lines) == 1 and not rule_problems(_text(again), field.spec())
-                and min(d.prob for d in again.digits) >= HELD_DIGIT_FLOOR):
-            kept.append((sum(math.log(max(d.prob, 1e-12)) for d in again.digits), count, again))
+        again = read_held(count) if count != len(digits) else digits
+        if (len(again) == count and len({d.line for d in again}) == 1 and not rule_problems(_text(again), field.spec())
+                and min(d.prob for d in again) >= HELD_DIGIT_FLOOR):
+            kept.append((sum(math.log(max(d.prob, 1e-12)) for d in again), count, again))
     if not kept:
-        return reading, []
+        return digits, []
     _, count, best = max(kept, key=lambda k: k[0])
     return best, [f"read as {count} digits only when held to the field's rule (first read: {first})"]
 
 
-def _text(reading):
-    """The digits of a reading as one string, lines and gaps left out."""
-    return "".join(str(d.label) for d in reading.digits)
+def _text(digits):
+    """Digits (read.Digit) as one string, lines and gaps left out."""
+    return "".join(str(d.label) for d in digits)
 
 
 def unread_ink(gray, boxes):
