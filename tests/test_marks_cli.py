@@ -374,3 +374,15 @@ def test_two_batches_at_once_lose_nothing(small_sheets, tmp_path, capsys):
     assert all(p.wait() in (0, 1) for p in processes)  # 1: a sheet needs review
     assert counts == sorted(counts)
     assert sorted(Path(s.image_path).name for s in stored(db)) == sorted(f.name for f in files[:4])
+
+
+def test_a_page_in_shadow_with_a_lit_corner_is_read(test_digits, tmp_path):
+    # sheet 0006 of `make_sheets.py --seed 5 --layout plain`: its pen strokes fade into the shadowed paper in a
+    # 400-px preview, which once made the reader guess the digits 1,600 px tall and shrink the page to 32 x 24 px
+    from tinycnn.read import read_digits
+
+    seed = int(np.random.default_rng(5).integers(2 ** 31, size=7)[6])
+    template = forms.load_template(make_sheets.FORM)  # as make_sheets.generate draws a plain page too
+    image, truth = make_sheets.make_sheet(template, np.random.default_rng(seed), *test_digits, layout="plain")
+    Image.fromarray(image).save(tmp_path / "0006.jpg", quality=truth["photo"]["jpeg_quality"])
+    assert read_digits(tmp_path / "0006.jpg").lines == [truth["roll"], truth["subject"], truth["marks"]]

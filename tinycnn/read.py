@@ -197,13 +197,21 @@ def read_digits(image, model=None, min_confidence=MIN_CONFIDENCE, method="auto",
 def working_scale(gray, method="auto"):
     """How many times to shrink gray (H, W) before reading it: 1.0, or for an image of over
     LARGE_IMAGE pixels whose digits are taller than WORK_DIGIT_HEIGHT px (measured on a
-    preview PREVIEW_SIDE px across), the factor that makes them that tall."""
-    preview = max(gray.shape) / PREVIEW_SIDE
-    if gray.size <= LARGE_IMAGE or preview <= 1.0:
+    preview PREVIEW_SIDE px across), the factor that makes them that tall.
+
+    Thin strokes can fade into the paper in a small preview (a 5-px pen line on a 1600-px
+    page, in a shadow): a preview with no ink is looked at again twice as large, and if
+    that shows none either, the image is read as it is."""
+    if gray.size <= LARGE_IMAGE:
         return 1.0
-    ink = segment.binarize(imageio.shrink(gray, preview), method)
-    digit_height = segment.rough_digit_height(ink) * preview
-    return max(1.0, digit_height / WORK_DIGIT_HEIGHT)
+    for side in (PREVIEW_SIDE, 2 * PREVIEW_SIDE):
+        preview = max(gray.shape) / side
+        if preview <= 1.0:
+            break
+        ink = segment.binarize(imageio.shrink(gray, preview), method)
+        if ink.any():
+            return max(1.0, segment.rough_digit_height(ink) * preview / WORK_DIGIT_HEIGHT)
+    return 1.0
 
 
 def _scaled_box(box, factor, shape):
