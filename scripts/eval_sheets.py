@@ -5,10 +5,11 @@
     python scripts/eval_sheets.py sheets --model model.npz --min-confidence 0.95
 
 Adds every sheet of the folder to a fresh database in a temporary folder (with the
-folder's form.json, or without one the default template: --layout plain), then compares each stored sheet with truth.jsonl. Prints one line
-per sheet read wrong (the fields that differ, truth -> stored, and its status), then
-`right/total right, N flagged, M silent`: a *silent* sheet holds a wrong value but is
-not flagged for review, the one kind of error a teacher would never see.
+folder's form.json, or without one the default template: --layout plain), then compares
+each stored sheet with truth.jsonl. Prints one line per sheet read wrong (the fields that
+differ, truth -> stored, and its status), then `right/total right, N flagged, M silent`:
+a *silent* sheet holds a wrong value but is not flagged for review, the one kind of error
+a teacher would never see.
 """
 
 import argparse

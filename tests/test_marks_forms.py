@@ -175,8 +175,8 @@ def test_a_reading_held_to_the_rule_must_read_every_digit_as_one(mnist_data):
     gray = _overlapping_300(mnist_data)
     first = reading.read_with_fallback(gray, Unsure(), 0.9).digits
     code = forms.Field("code", region=(0.0, 0.0, 1.0, 1.0), digits=(len(first) + 1,) * 2)
-    held = reading.held_to_rule(code, first, lambda count: reading.read_with_fallback(gray, Unsure(), 0.9, count).digits)
-    assert held == (first, [])
+    read_held = lambda count: reading.read_with_fallback(gray, Unsure(), 0.9, count).digits  # noqa: E731
+    assert reading.held_to_rule(code, first, read_held) == (first, [])
 
 
 def test_crop_box_adds_the_margin_and_stays_on_the_page():

@@ -343,7 +343,8 @@ class Ensemble:
             raise ValueError("an Ensemble needs at least one model")
         shapes = {(m.input_shape, m.layers[-1].output_shape) for m in self.models}
         if len(shapes) > 1:
-            raise ValueError(f"the models of an Ensemble must have the same input and output shapes, got {sorted(shapes)}")
+            raise ValueError("the models of an Ensemble must have the same input and output shapes, "
+                             f"got {sorted(shapes)}")
 
     def predict(self, x, batch_size=256):
         """Mean class probabilities (N, K) of the models for x (N, ...)."""

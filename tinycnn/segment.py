@@ -980,7 +980,8 @@ def cut_options(mask, score_fn, digit_height, typical_width):
     scores = {key: float(score) + width_prior(piece.shape[1], typical_width, digit_height)
               + height_prior(piece.shape[0], digit_height)
               for (key, piece), score in zip(pieces.items(), score_fn(list(pieces.values())))}
-    return {count: (total, [paths[k] for k in cuts]) for count, (total, cuts) in _best_paths(len(paths), scores).items()}
+    by_count = _best_paths(len(paths), scores)
+    return {count: (total, [paths[k] for k in cuts]) for count, (total, cuts) in by_count.items()}
 
 
 def width_prior(width, typical_width, digit_height):
