@@ -11,9 +11,9 @@ probability is below `min_confidence` is *uncertain*: one wrong digit is a
 wrong mark, so the command says so (on stderr, or in --json) and `--strict`
 turns it into exit code 3.
 
-The default model is the reading model shipped in tinycnn/weights: three networks
-trained alike (augmented digits, an 11th class "not a digit") from seeds 0, 1 and 2,
-their probabilities averaged. `--model` takes any model saved by tinycnn, such as
+The default model is the reading model shipped in tinycnn/weights: four networks
+trained on augmented digits with an 11th class, "not a digit" (seeds 0-3, the last
+with twice the "not a digit" examples), their probabilities averaged. `--model` takes any model saved by tinycnn, such as
 the paper-recipe weights paper_cnn.npz; given several times, their average.
 """
 
@@ -33,8 +33,9 @@ from . import imageio, normalize, segment
 from .model import Ensemble, ModelFileError, load_model, load_models
 from .normalize import batch_to_mnist
 
-# The reading model: three networks of the same recipe, seeds 0, 1 and 2 (see Ensemble).
-DEFAULT_MODEL = ("reader_cnn.npz", "reader_cnn_seed1.npz", "reader_cnn_seed2.npz")
+# The reading model: four networks averaged (see Ensemble), seeds 0-2 of scripts/train_reader.py's recipe
+# and seed 3 trained with twice the "not a digit" examples (--not-digit-fraction 0.16).
+DEFAULT_MODEL = ("reader_cnn.npz", "reader_cnn_seed1.npz", "reader_cnn_seed2.npz", "reader_cnn_seed3.npz")
 PAPER_MODEL = "paper_cnn.npz"
 # Below this probability a digit is reported as uncertain: a compromise between letting wrong
 # numbers through unflagged (lower) and sending right ones to review (higher); measure it on
