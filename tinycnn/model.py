@@ -331,8 +331,8 @@ def load_model(path):
 class Ensemble:
     """Several trained models read as one: `predict` averages their class probabilities.
 
-    Networks trained alike from different random seeds make partly different
-    mistakes, so the mean of their outputs is right more often than one of them,
+    Networks trained from different random seeds (or with different recipes) make
+    partly different mistakes, so the mean of their outputs is right more often than one of them,
     and less sure where they disagree. All must take the same inputs and give
     the same classes. Only for reading: it has no `fit`.
     """
