@@ -1005,17 +1005,13 @@ def height_prior(height, digit_height):
 def _best_paths(count, scores):
     """The best ways through cut indexes 0 .. count - 1, by pieces {(i, j): score}:
     {number of pieces: (total score, interior cut indexes)}, the highest total for each number."""
-    best = {(0, 0): (0.0, [])}  # (cut index, pieces so far) -> (total score, cut indexes)
-    for j in range(1, count):
-        for (i, end), score in scores.items():
-            if end != j:
-                continue
-            for (at, pieces), (total, cuts) in list(best.items()):
-                if at == i:
-                    key = (j, pieces + 1)
-                    if key not in best or total + score > best[key][0]:
-                        best[key] = (total + score, cuts + [j])
-    return {pieces: (total, cuts[:-1]) for (at, pieces), (total, cuts) in best.items() if at == count - 1}
+    best = [{} for _ in range(count)]  # best[j]: {pieces so far: (total score, cut indexes)} of the ways to cut j
+    best[0][0] = (0.0, [])
+    for (i, j), score in sorted(scores.items(), key=lambda item: item[0][1]):  # every way to i is known before i goes on
+        for pieces, (total, cuts) in best[i].items():
+            if pieces + 1 not in best[j] or total + score > best[j][pieces + 1][0]:
+                best[j][pieces + 1] = (total + score, cuts + [j])
+    return {pieces: (total, cuts[:-1]) for pieces, (total, cuts) in best[count - 1].items()}
 
 
 def clean_piece(piece):
