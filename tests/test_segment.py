@@ -383,6 +383,21 @@ def test_a_circle_that_touches_the_end_digits_is_erased_and_the_digits_kept():
     assert_finds(seg.segment(np.asarray(image, dtype=np.float32) / 255), boxes)
 
 
+def test_a_thick_seven_with_a_crumb_beside_its_stem_is_not_a_loop():
+    # A marker's 7 with a hooked bar runs round its own convex hull, and a crumb of ink beside
+    # its stem lies in its box: it looked like a loop round a number and was erased whole.
+    image = Image.new("1", (60, 60))
+    draw = ImageDraw.Draw(image)
+    draw.line([(8, 20), (11, 8), (34, 9), (17, 46)], fill=1, width=7, joint="curve")
+    draw.line([(32, 30), (32, 44)], fill=1, width=4)  # the crumb: outside the 7's hull, inside its box
+    ink = np.asarray(image, dtype=bool)
+    labels, blobs = seg.components(ink)
+    seven = max(blobs, key=lambda blob: blob.h)
+    assert seg.is_loop(seven.mask(labels), seg.convex_hull(seven.mask(labels)))  # by its shape alone...
+    assert [outer for outer, _ in seg.enclosures(blobs)] == [seven]  # ...and what lies in its box
+    np.testing.assert_array_equal(seg.erase_loops(ink), ink)  # but it holds nothing inside its stroke
+
+
 @pytest.mark.parametrize("text", ["4", "17"])
 def test_a_printed_frame_round_a_short_number_is_not_read(text):
     # The frame is barely wider than the digits: too short for line removal, and its ink outweighs theirs.

@@ -90,6 +90,7 @@ BORDER_WIDE = 5.0  # ... and wider than five digits
 BORDER_THIN = 0.05  # ... and a sliver this thin, longer than a digit
 # A pen circle round a number is at most about twice as tall as the digits in it.
 ENCLOSED_HEIGHT = 0.3
+ENCLOSED_INK = 0.5  # ...and at least half its ink lies inside the loop's stroke
 LOOP_GAP = 0.2  # a loop round a number may leave a fifth of its way round open
 LOOP_FILL = 0.9  # a loop's convex hull cuts the corners of its box (an ellipse fills 79% of it)
 RING_MARGIN = 2  # px beyond the pen's width: where the loop wobbles off its convex hull
@@ -498,12 +499,14 @@ def enclosures(blobs):
 
     A blob encloses another when the other's box lies inside its own and is
     at least ENCLOSED_HEIGHT of its height (a speck inside a 0 does not count).
+    Returns (outer blob, [the blobs it encloses]) pairs.
     """
     def encloses(outer, inner):
         return (inner is not outer and inner.h >= ENCLOSED_HEIGHT * outer.h
                 and outer.x <= inner.x and inner.right <= outer.right
                 and outer.y <= inner.y and inner.bottom <= outer.bottom)
-    return [b for b in blobs if any(encloses(b, other) for other in blobs)]
+    pairs = [(outer, [inner for inner in blobs if encloses(outer, inner)]) for outer in blobs]
+    return [(outer, inside) for outer, inside in pairs if inside]
 
 
 def erase_loops(ink):
@@ -511,16 +514,21 @@ def erase_loops(ink):
 
     A circle drawn in a hurry touches the first and last digits, so they are one
     blob with it; only the circle's own stroke is erased (`ring`), and the digits
-    that touched it stay. This runs before line removal, which would take the
-    flat top and bottom of a long loop and leave its ends joined to the digits.
-    Returns a new mask; `ink` is not changed.
+    that touched it stay. A loop holds something: at least ENCLOSED_INK of the ink
+    of a blob it encloses lies inside its ring, not in it (a thick 7 "encloses" a
+    crumb beside its stem, and its strokes are all ring). This runs before line
+    removal, which would take the flat top and bottom of a long loop and leave its
+    ends joined to the digits. Returns a new mask; `ink` is not changed.
     """
     labels, blobs = components(ink)
     ink = ink.copy()
-    for blob in enclosures(blobs):
+    for blob, enclosed in enclosures(blobs):
         mask = blob.mask(labels)
         hull = convex_hull(mask)
-        if is_loop(mask, hull) or is_lone_frame(mask, hull):
+        held = hull & ~_near_edge(mask, hull)
+        holds = any(held[b.y - blob.y : b.bottom - blob.y, b.x - blob.x : b.right - blob.x][b.mask(labels)].mean()
+                    >= ENCLOSED_INK for b in enclosed)
+        if holds and (is_loop(mask, hull) or is_lone_frame(mask, hull)):
             ink[blob.y : blob.bottom, blob.x : blob.right] &= ~ring(mask, hull)
     return ink
 
@@ -561,8 +569,13 @@ def ring(mask, hull):
     the ink's convex hull: every pixel within a pen width and RING_MARGIN px of
     that edge is the loop. Digits inside lose at most the bit where they touched it.
     """
+    return mask & _near_edge(mask, hull)
+
+
+def _near_edge(mask, hull):
+    """(h, w) bool: the part of the convex hull of mask within a pen width and RING_MARGIN px of its edge."""
     depth = ndi.distance_transform_edt(np.pad(hull, 1))[1:-1, 1:-1]  # pixels from the hull's edge
-    return mask & (depth <= pen_width(mask) + RING_MARGIN)
+    return hull & (depth <= pen_width(mask) + RING_MARGIN)
 
 
 def convex_hull(mask):
