@@ -179,6 +179,36 @@ def test_a_reading_held_to_the_rule_must_read_every_digit_as_one(mnist_data):
     assert reading.held_to_rule(code, first, read_held) == (first, [])
 
 
+def _digits(text, probs):
+    from tinycnn.read import Digit
+    return [Digit(int(c), p, (20 * i, 0, 15, 30), 0) for i, (c, p) in enumerate(zip(text, probs))]
+
+
+@pytest.mark.parametrize("text, probs, expected, left_out", [
+    ("1989034", [0.6, 1, 1, 1, 1, 1, 1], "989034", "1"),  # what was left of the box's side, read as a 1
+    ("9890341", [1, 1, 1, 1, 1, 1, 0.5], "989034", "1"),
+    ("79890341", [0.4, 1, 1, 1, 1, 1, 1, 0.3], "989034", "71"),
+])
+def test_a_stray_mark_at_an_end_of_the_line_is_left_out_to_keep_the_rule(text, probs, expected, left_out):
+    roll = forms.Field("roll", region=(0.0, 0.0, 1.0, 1.0), digits=(6, 6))
+    first = _digits(text, probs)
+    held, problems = reading.held_to_rule(roll, first, lambda count: first)  # holding it to 6 changes nothing
+    assert reading._text(held) == expected
+    assert problems == [f'read as 6 digits only when held to the field\'s rule, leaving out "{left_out}" at the ends '
+                        f'(first read: {text})']
+
+
+def test_digits_are_left_out_at_the_ends_only_when_no_reading_held_to_the_rule_keeps_it():
+    roll = forms.Field("roll", region=(0.0, 0.0, 1.0, 1.0), digits=(6, 6))
+    first = _digits("1989034", [0.6, 1, 1, 1, 1, 0.5, 0.5])  # "3" and "4" were one digit, cut in two
+    joined = _digits("198908", [0.6, 1, 1, 1, 1, 0.2])
+    held, problems = reading.held_to_rule(roll, first, lambda count: joined)
+    assert reading._text(held) == "198908"  # though leaving out the unsure 1 would be likelier
+    assert problems == ["read as 6 digits only when held to the field's rule (first read: 1989034)"]
+    unsure = _digits("1989034", [1, 1, 1, 0.05, 1, 1, 1])  # every way to six keeps a 9 under HELD_DIGIT_FLOOR
+    assert reading.held_to_rule(roll, unsure, lambda count: unsure) == (unsure, [])
+
+
 def test_crop_box_adds_the_margin_and_stays_on_the_page():
     field = forms.Field("roll", region=(0.0, 0.5, 0.5, 1.0))
     assert reading.crop_box(field, (1000, 800)) == (480, 1000, 0, 416)

@@ -159,10 +159,13 @@ def held_to_rule(field, digits, read_held):
     the field's rule, better ones.
 
     A digit whose pen skipped reads as two ("6" as "10"); two touching digits read
-    as one. When the number of digits or the value breaks the rule, the field is read
-    again held to each number of digits the rule allows (`digit_counts`):
+    as one; a stray mark at an end of the line (what is left of a box's side, a tick)
+    reads as a digit. When the number of digits or the value breaks the rule, the
+    field is read again held to each number of digits the rule allows (`digit_counts`):
     read_held(count) gives the field's digits read with every line held to `count`.
-    Of the readings that keep the rule, in one line, with every digit read at
+    If none of those keeps the rule, the first reading without some digits at its
+    ends is tried, each digit left out costing log(1 - p), the chance that it is no
+    digit. Of the readings that keep the rule, in one line, with every digit read at
     HELD_DIGIT_FLOOR or more, the one the classifier finds likeliest (highest total
     log-probability) is kept. It is a guess the rule helped make, so the field goes
     to review, with a problem saying what was first read.
@@ -171,16 +174,28 @@ def held_to_rule(field, digits, read_held):
     counts = digit_counts(field.spec())
     if not digits or not counts or not rule_problems(first, field.spec()):
         return digits, []
-    kept = []
+
+    def keeps_rule(again, count):
+        return (len(again) == count and len({d.line for d in again}) == 1
+                and not rule_problems(_text(again), field.spec()) and min(d.prob for d in again) >= HELD_DIGIT_FLOOR)
+
+    def likelihood(again, dropped=()):
+        return sum(math.log(max(d.prob, 1e-12)) for d in again) + sum(math.log(max(1 - d.prob, 1e-12)) for d in dropped)
+
+    kept = []  # (log-likelihood, count, digits, how)
     for count in counts:
         again = read_held(count) if count != len(digits) else digits
-        if (len(again) == count and len({d.line for d in again}) == 1 and not rule_problems(_text(again), field.spec())
-                and min(d.prob for d in again) >= HELD_DIGIT_FLOOR):
-            kept.append((sum(math.log(max(d.prob, 1e-12)) for d in again), count, again))
+        if keeps_rule(again, count):
+            kept.append((likelihood(again), count, again, ""))
+    for count in counts if not kept else ():
+        for start in range(len(digits) - count + 1) if count < len(digits) else ():  # digits at the ends left out
+            again, dropped = digits[start:start + count], digits[:start] + digits[start + count:]
+            if keeps_rule(again, count):
+                kept.append((likelihood(again, dropped), count, again, f', leaving out "{_text(dropped)}" at the ends'))
     if not kept:
         return digits, []
-    _, count, best = max(kept, key=lambda k: k[0])
-    return best, [f"read as {count} digits only when held to the field's rule (first read: {first})"]
+    _, count, best, how = max(kept, key=lambda k: k[0])
+    return best, [f"read as {count} digits only when held to the field's rule{how} (first read: {first})"]
 
 
 def _text(digits):
