@@ -187,6 +187,16 @@ def test_digits_in_printed_boxes():
     assert_finds(seg.segment(gray), boxes)
 
 
+def test_a_one_written_from_a_boxs_top_to_its_bottom_is_not_a_side_of_the_box():
+    ink = np.zeros((80, 200), bool)
+    ink[[10, 11, 66, 67], 20:180] = True  # a printed frame 2 px thick, 1.3 digits tall...
+    ink[10:68, [20, 21, 178, 179]] = True  # ...with its two sides
+    ink[10:68, 98:103] = True  # a pen's "1", 5 px thick, touching its top and bottom
+    kept = seg.remove_lines(ink, digit_height=45)
+    assert not kept[30:50, 20:22].any() and not kept[30:50, 178:180].any()  # the sides are gone...
+    assert kept[14:64, 98:103].all()  # ...the 1 stays
+
+
 # --- components -----------------------------------------------------------
 
 

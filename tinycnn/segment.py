@@ -70,6 +70,7 @@ H_LINE_LENGTH = 1.2
 V_LINE_LENGTH = 1.5
 # ...unless they join two horizontal lines at both ends: the sides of a box.
 BOX_SIDE_LENGTH = 0.8
+SIDE_THICKER = 1.5  # ...and are about as thick as each other
 # Strokes are bridged across lines up to 0.3 digit heights thick; anything
 # thicker is a filled shape (a shadow, a smudge), not a ruled line.
 MAX_BRIDGE = 0.3
@@ -436,14 +437,24 @@ def _long_runs(ink, length, axis, drift=1):
 
 
 def _box_sides(ink, rows, digit_height):
-    """Vertical runs that reach a horizontal line at both ends: the sides of printed boxes."""
+    """Vertical runs that reach a horizontal line at both ends: the sides of printed boxes.
+
+    A "1" written from a box's top to its bottom reaches both too, but a pen is
+    thicker than the print: a run more than SIDE_THICKER times as thick as the
+    thinnest side (and 1 px more) is a digit's stroke."""
     sides = _long_runs(ink, round(BOX_SIDE_LENGTH * digit_height), axis=0)
     near_rows = ndi.binary_dilation(rows, iterations=2)
     labels, count = ndi.label(sides)
     keep = np.zeros(count + 1, dtype=bool)
+    widths = np.zeros(count + 1)
     for index, where in enumerate(ndi.find_objects(labels), start=1):
-        touching = near_rows[where] & (labels[where] == index)
+        run = labels[where] == index
+        touching = near_rows[where] & run
         keep[index] = touching[0].any() and touching[-1].any()  # top row and bottom row
+        widths[index] = np.median(run.sum(axis=1))
+    if keep.any():
+        thinnest = widths[keep].min()
+        keep &= widths <= max(SIDE_THICKER * thinnest, thinnest + 1)
     return keep[labels]
 
 
