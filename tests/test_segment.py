@@ -532,6 +532,13 @@ def test_typical_width_ignores_ones_and_touching_pairs():
 # --- the split search -------------------------------------------------------
 
 
+@pytest.mark.parametrize("width, step", [(1.4, seg.GRID_STEP), (2.5, seg.FINE_GRID_STEP)])
+def test_cut_positions_lie_on_a_finer_grid_in_blobs_wider_than_a_digit(width, step):
+    mask = np.ones((50, round(width * 50)), bool)  # evenly inked: no valleys, the grid alone
+    positions = seg.cut_positions(mask, digit_height=50)
+    assert np.median(np.diff(positions)) == pytest.approx(step * 50, abs=1)
+
+
 def test_cut_path_goes_round_the_ink():
     gap = 13 - np.arange(21) // 3  # two leaning digits: the paper between them runs from column 13 to 7
     mask = np.arange(20) != gap[:, None]

@@ -136,6 +136,7 @@ MAX_PIECE_WIDTH = 1.25  # a piece cut from a blob is at most this wide (a wider 
 MAX_CANDIDATE_CUTS = 8  # the deepest valleys tried, by default
 CUTS_PER_DIGIT = 3  # in the split search: up to 3 valleys per digit the width suggests...
 GRID_STEP = 0.2  # ...and a cut every 0.2 heights, for overlaps that leave no valley
+FINE_GRID_STEP, FINE_GRID_WIDTH = 0.1, 1.6  # ...every 0.1 in blobs wider than 1.6 heights (two digits at least)
 CRUMB = 0.1  # a cut-off sliver of a neighbour holds under a tenth of a piece's ink
 # A cut may wander 0.25 heights either way from where it starts, to pass
 # between leaning digits; crossing one ink pixel costs as much as drifting one
@@ -884,14 +885,16 @@ def cut_positions(mask, digit_height):
     """Every x where the split search may start a cut through a blob (h, w): its valleys, and a grid.
 
     Overlapping digits often leave no valley between them, so a cut is also
-    tried every GRID_STEP digit heights, moved to the lightest column near it.
+    tried every GRID_STEP digit heights, moved to the lightest column near it;
+    in a blob too wide for one digit (over FINE_GRID_WIDTH heights), where
+    the cuts between digits lie, every FINE_GRID_STEP heights.
     Returns sorted positions, 0 and w included, at least MIN_PIECE_WIDTH apart.
     """
     width = mask.shape[1]
     min_width = max(1, round(MIN_PIECE_WIDTH * digit_height))
     limit = CUTS_PER_DIGIT * max(1, round(width / (DIGIT_ASPECT * digit_height)))
     valleys = candidate_cuts(mask, min_width, limit)
-    step = max(1, round(GRID_STEP * digit_height))
+    step = max(1, round((FINE_GRID_STEP if width > FINE_GRID_WIDTH * digit_height else GRID_STEP) * digit_height))
     grid = _even_cuts(mask, max(1, round(width / step))) if width > 2 * step else []
     positions = [0]
     for x in sorted(set(valleys) | set(grid)):
