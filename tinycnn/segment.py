@@ -537,8 +537,8 @@ def erase_loops(ink):
     for blob, enclosed in enclosures(blobs):
         mask = blob.mask(labels)
         hull = convex_hull(mask)
-        held = hull & ~_near_edge(mask, hull)
-        holds = any(held[b.y - blob.y : b.bottom - blob.y, b.x - blob.x : b.right - blob.x][b.mask(labels)].mean()
+        inside = hull & ~_near_edge(mask, hull)  # within the loop's stroke
+        holds = any(inside[b.y - blob.y : b.bottom - blob.y, b.x - blob.x : b.right - blob.x][b.mask(labels)].mean()
                     >= ENCLOSED_INK for b in enclosed)
         if holds and (is_loop(mask, hull) or is_lone_frame(mask, hull)):
             ink[blob.y : blob.bottom, blob.x : blob.right] &= ~ring(mask, hull)

@@ -187,11 +187,13 @@ def held_to_rule(field, digits, read_held):
         again = read_held(count) if count != len(digits) else digits
         if keeps_rule(again, count):
             kept.append((likelihood(again), count, again, ""))
-    for count in counts if not kept else ():
-        for start in range(len(digits) - count + 1) if count < len(digits) else ():  # digits at the ends left out
-            again, dropped = digits[start:start + count], digits[:start] + digits[start + count:]
-            if keeps_rule(again, count):
-                kept.append((likelihood(again, dropped), count, again, f', leaving out "{_text(dropped)}" at the ends'))
+    if not kept:  # perhaps a stray mark at an end of the line was read as a digit
+        for count in (c for c in counts if c < len(digits)):
+            for start in range(len(digits) - count + 1):  # leave out `start` digits at the left, the rest at the right
+                again, dropped = digits[start:start + count], digits[:start] + digits[start + count:]
+                if keeps_rule(again, count):
+                    how = f', leaving out "{_text(dropped)}" at the ends'
+                    kept.append((likelihood(again, dropped), count, again, how))
     if not kept:
         return digits, []
     _, count, best, how = max(kept, key=lambda k: k[0])
