@@ -216,6 +216,15 @@ def test_junk_at_the_border_is_removed():
     assert_finds(seg.segment(gray), boxes)
 
 
+def test_a_hairline_from_the_border_is_junk_but_a_one_at_the_border_is_not():
+    edge, boxes = render("1704", origin=(60, 10))
+    for row in range(55):  # a 2-px line from the top edge, 1.4 digits long and leaning: a hard shadow's edge
+        edge[row, 20 + row // 10 : 22 + row // 10] = 0.0
+    assert_finds(seg.segment(edge), boxes)
+    touching, boxes = render("1704", origin=(60, 0))  # the digits' tops touch the image's top edge
+    assert_finds(seg.segment(touching), boxes)
+
+
 @pytest.mark.parametrize("text", ["10.7", "4-7=1", "1/7", "70-", "7,4", "l0/1"])
 def test_separators_are_removed_and_ones_kept(text):
     gray, boxes = render(text)

@@ -89,6 +89,7 @@ SPECK_AREA = 0.05  # less than 5% of a typical digit's ink is noise
 BORDER_TALL = 1.8  # at the image edge, taller than this is a shadow or the paper's edge
 BORDER_WIDE = 5.0  # ... and wider than five digits
 BORDER_THIN = 0.05  # ... and a sliver this thin, longer than a digit
+BORDER_HAIRLINE = 0.06  # ... or drawn with a line this thin
 # A pen circle round a number is at most about twice as tall as the digits in it.
 ENCLOSED_HEIGHT = 0.3
 ENCLOSED_INK = 0.5  # ...and at least half its ink lies inside the loop's stroke
@@ -640,12 +641,16 @@ def _touches_border(blob, shape):
     return blob.x == 0 or blob.y == 0 or blob.right == shape[1] or blob.bottom == shape[0]
 
 
-def is_border_junk(blob, shape, digit_height):
-    """A blob touching the image edge that cannot be a digit: far too big, or a long sliver."""
+def is_border_junk(blob, labels, shape, digit_height):
+    """A blob touching the image edge that cannot be a digit: far too big, or a long sliver:
+    thin across its box, or drawn thinner than any pen (the edge of a hard shadow, which
+    adaptive thresholding turns into a hairline)."""
     if not _touches_border(blob, shape):
         return False
     too_big = blob.h > BORDER_TALL * digit_height or blob.w > BORDER_WIDE * digit_height
-    sliver = max(blob.w, blob.h) > digit_height and min(blob.w, blob.h) < BORDER_THIN * digit_height
+    long = max(blob.w, blob.h) > digit_height
+    sliver = long and (min(blob.w, blob.h) < BORDER_THIN * digit_height
+                       or pen_width(blob.mask(labels)) < BORDER_HAIRLINE * digit_height)
     return too_big or sliver
 
 
@@ -1192,7 +1197,7 @@ def segment(gray, method="auto", score_fn=None, digits=None):
     digit_height = estimate_digit_height(blobs, ink.shape)
     blobs = [b for b in blobs if not is_tick(b, labels, raw & ~ink, digit_height)]
     blobs = remove_specks(blobs, digit_height)
-    blobs = [b for b in blobs if not is_border_junk(b, ink.shape, digit_height)]
+    blobs = [b for b in blobs if not is_border_junk(b, labels, ink.shape, digit_height)]
     blobs = merge_pieces(blobs, digit_height)
 
     segments = []
