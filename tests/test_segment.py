@@ -438,6 +438,18 @@ def test_a_lone_frame_is_told_from_cells_and_from_a_frame_with_a_digit_joined_to
         assert seg.is_lone_frame(mask, seg.convex_hull(mask)) == expected
 
 
+def test_a_lone_frame_is_erased_as_deep_as_its_lines_so_a_one_against_its_side_stays():
+    ink = np.zeros((80, 120), bool)
+    ink[[10, 11, 68, 69], 10:110] = ink[10:70, [10, 11, 108, 109]] = True  # a printed frame, 2-px lines
+    ink[18:62, 12:16] = True  # a pen's 1 (4 px) written against its left side: one blob with the frame
+    ink[18:62, 50:54] = ink[18:22, 40:70] = True  # another digit inside, apart from it
+    assert seg.line_width(ink[10:70, 10:110]) == 2
+    kept = seg.erase_loops(ink)
+    assert not kept[30:50, 10:12].any() and not kept[30:50, 108:110].any()  # the frame is gone...
+    assert kept[18:62, 13:16].all()  # ...the 1 keeps all but the column that touched it
+    assert (kept[18:62, 50:54]).all()
+
+
 def blob_row(slope, y0=100, count=8, h=H):
     """Blobs one digit tall in a row whose centres drop `slope` px per px to the right."""
     return [seg._Blob(x, round(y0 + slope * (x + 10)), 20, h, frozenset([i]), 400)

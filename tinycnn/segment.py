@@ -541,8 +541,12 @@ def erase_loops(ink):
         inside = hull & ~_near_edge(mask, hull)  # within the loop's stroke
         holds = any(inside[b.y - blob.y : b.bottom - blob.y, b.x - blob.x : b.right - blob.x][b.mask(labels)].mean()
                     >= ENCLOSED_INK for b in enclosed)
-        if holds and (is_loop(mask, hull) or is_lone_frame(mask, hull)):
+        if not holds:
+            continue
+        if is_loop(mask, hull):
             ink[blob.y : blob.bottom, blob.x : blob.right] &= ~ring(mask, hull)
+        elif is_lone_frame(mask, hull):  # printed lines: only as deep as they are wide, so a 1 against a side stays
+            ink[blob.y : blob.bottom, blob.x : blob.right] &= ~(mask & _near_edge(mask, hull, line_width(mask) + 1))
     return ink
 
 
@@ -585,10 +589,22 @@ def ring(mask, hull):
     return mask & _near_edge(mask, hull)
 
 
-def _near_edge(mask, hull):
-    """(h, w) bool: the part of the convex hull of mask within a pen width and RING_MARGIN px of its edge."""
-    depth = ndi.distance_transform_edt(np.pad(hull, 1))[1:-1, 1:-1]  # pixels from the hull's edge
-    return hull & (depth <= pen_width(mask) + RING_MARGIN)
+def _near_edge(mask, hull, depth=None):
+    """(h, w) bool: the part of the convex hull of mask within `depth` px of its edge
+    (default: a pen width and RING_MARGIN px)."""
+    depth = pen_width(mask) + RING_MARGIN if depth is None else depth
+    inward = ndi.distance_transform_edt(np.pad(hull, 1))[1:-1, 1:-1]  # pixels from the hull's edge
+    return hull & (inward <= depth)
+
+
+def line_width(mask):
+    """The width of the printed lines of a frame (h, w) bool: the median run of ink inward
+    from each inked pixel of its box's four edges (runs across the whole box left out)."""
+    runs = []
+    for side in (mask, mask[::-1], mask.T, mask.T[::-1]):  # the top edge, the bottom, the left, the right
+        across = ~side.all(axis=0)
+        runs.extend(np.argmin(side, axis=0)[side[0] & across])
+    return float(np.median(runs)) if runs else pen_width(mask)
 
 
 def convex_hull(mask):
