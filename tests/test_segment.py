@@ -521,6 +521,14 @@ def test_the_ticks_of_a_printed_comb_are_not_ones():
     assert_finds(seg.segment(gray), boxes)
 
 
+def test_the_ticks_of_a_comb_with_more_cells_than_digits_are_not_ones():
+    gray, boxes = render("17", stroke=3, spacing=26, origin=(30, 40))  # a fine pen: little ink
+    gray[88:90, 10:300] = 0.0  # the comb's base line, under the two digits and three empty cells...
+    for x in range(18, 300, 48):  # ...and its six ticks, 0.6 digits tall, with more ink than the digits
+        gray[64:88, x : x + 3] = 0.0
+    assert_finds(seg.segment(gray), boxes)
+
+
 def test_a_tilted_line_stays_one_line():
     image = Image.new("L", (420, 200), 255)
     draw = ImageDraw.Draw(image)

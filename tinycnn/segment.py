@@ -1208,10 +1208,12 @@ def segment(gray, method="auto", score_fn=None, digits=None):
     if ink_is_light(gray):
         raw = close_chalk(raw)
     raw = erase_loops(raw)
-    ink = remove_lines(raw, rough_digit_height(raw))
+    rough_height = rough_digit_height(raw)
+    ink = remove_lines(raw, rough_height)
     labels, blobs = components(ink)
+    # a comb's ticks, once its base line is gone, can outnumber the digits: judge them by the height seen before
+    blobs = [b for b in blobs if not is_tick(b, labels, raw & ~ink, rough_height)]
     digit_height = estimate_digit_height(blobs, ink.shape)
-    blobs = [b for b in blobs if not is_tick(b, labels, raw & ~ink, digit_height)]
     blobs = remove_specks(blobs, digit_height)
     blobs = [b for b in blobs if not is_border_junk(b, labels, ink.shape, digit_height)]
     blobs = merge_pieces(blobs, digit_height)
