@@ -538,15 +538,18 @@ def erase_loops(ink):
     for blob, enclosed in enclosures(blobs):
         mask = blob.mask(labels)
         hull = convex_hull(mask)
-        inside = hull & ~_near_edge(mask, hull)  # within the loop's stroke
-        holds = any(inside[b.y - blob.y : b.bottom - blob.y, b.x - blob.x : b.right - blob.x][b.mask(labels)].mean()
-                    >= ENCLOSED_INK for b in enclosed)
-        if not holds:
+        stroke = _near_edge(mask, hull)  # where a loop's stroke runs: mask & stroke is its `ring`
+        inside = hull & ~stroke
+        if not any(inside[b.y - blob.y : b.bottom - blob.y, b.x - blob.x : b.right - blob.x][b.mask(labels)].mean()
+                   >= ENCLOSED_INK for b in enclosed):
             continue
         if is_loop(mask, hull):
-            ink[blob.y : blob.bottom, blob.x : blob.right] &= ~ring(mask, hull)
+            erased = mask & stroke
         elif is_lone_frame(mask, hull):  # printed lines: only as deep as they are wide, so a 1 against a side stays
-            ink[blob.y : blob.bottom, blob.x : blob.right] &= ~(mask & _near_edge(mask, hull, line_width(mask) + 1))
+            erased = mask & _near_edge(mask, hull, line_width(mask) + 1)
+        else:
+            continue
+        ink[blob.y : blob.bottom, blob.x : blob.right] &= ~erased
     return ink
 
 
