@@ -8,8 +8,8 @@ Each sheet is the printed form of examples/form.json (title, "Roll No.", "Subjec
 subject code and marks written into the boxes in pen. The handwriting is MNIST *test*
 digits only (never the training digits the models learnt from), each cropped, upscaled
 smoothly to 40-70 px (on a 1200 px wide page) and given a pen's stroke by
-`make_digit_strings.digit_ink` (never much thinner than the digit's own strokes, which
-would change some digits), as dark ink on light paper. Then the photo: paper grain,
+`make_digit_strings.digit_ink` (never much thinner than the digit's own strokes: see
+`pen_width`), as dark ink on light paper. Then the photo: paper grain,
 uneven light, sometimes a shadow across the page, a slight rotation and perspective (the
 phone was not held quite flat), a little blur and noise, and JPEG compression.
 
@@ -77,8 +77,9 @@ def pen_digit(image):
 
 def pen_width(image, height, pen):
     """The stroke to draw a digit `height` px tall with: the pen's `pen` px, but never much thinner
-    than the digit's own strokes. A thinner pen is drawn along the digit's skeleton, which turns
-    a 9 whose loop is filled in into a 7: it would change what the digit says."""
+    than the digit's own strokes. (Drawn along the digit's skeleton alone, a thinner pen turned a 9
+    whose loop is filled in into a 7; `digit_ink` now keeps such blots, but the sheets keep this
+    rule so that their measurements stay comparable.)"""
     mask = image > 127
     own = stroke_width(mask) * height / max(1, np.count_nonzero(mask.any(axis=1)))
     return max(pen, 0.85 * own)

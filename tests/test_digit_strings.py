@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from scipy import ndimage
 
 from script_loader import load_script
 
@@ -123,6 +124,23 @@ def test_only_the_given_digits_are_drawn(test_split):
         _, truth = make.make_image(condition, rng, images[:20], fake_labels)
         assert set(truth["text"]) <= {"7", " ", "\n"}
         assert max(truth["mnist_test_index"]) < 20
+
+
+@pytest.mark.parametrize("pen", [0.04, 0.08])
+def test_a_thin_pen_keeps_a_filled_loop_filled(pen):
+    # a "9" whose loop the writer filled in: a blot 12 px across on a stem 3 px wide
+    digit = np.zeros((28, 28), np.uint8)
+    rows, cols = np.mgrid[:28, :28]
+    blot = np.hypot(rows - 10, cols - 14) <= 6
+    digit[blot] = 255
+    digit[10:24, 17:20] = 255
+    height = 60
+    ink = make.digit_ink(digit, height, pen * height) > 0.5
+    # drawn along its skeleton alone, the blot would become a line through it (a 7 or a 1)
+    top = ink[:ink.shape[0] // 2]
+    assert ndimage.binary_erosion(top, iterations=round(0.15 * height)).any()  # still a blot 0.3 heights across
+    stem = ink[int(0.85 * ink.shape[0])]
+    assert np.count_nonzero(stem) <= pen * height + 3  # while the stem is drawn with the thin pen
 
 
 def test_main_draws_from_load_test_digits(monkeypatch, tmp_path, test_split):
