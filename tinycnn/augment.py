@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage as ndi
 
-from .normalize import to_mnist
+from .normalize import stroke_width, to_mnist
 
 NOT_A_DIGIT = 10  # the extra class of the reading model
 
@@ -116,12 +116,17 @@ def restroke(mask, rng, min_width=0.04, max_width=0.22):
 
     MNIST's strokes are brush-like, thicker in places; a biro or a marker draws one width
     along the whole path. So the new ink is everything within half a pen width of the
-    digit's skeleton (`thin`), not the old edge moved in or out.
+    digit's skeleton (`thin`), not the old edge moved in or out. But where the writer
+    filled a loop in, the skeleton is a line through the blot (a 9 would become a 7), so
+    the blot is kept as well, shrunk by as much as the new pen is thinner than the old.
     """
     rows = ndi.find_objects(mask.astype(np.int8))[0][0]
     half = max(0.5, rng.uniform(min_width, max_width) * (rows.stop - rows.start) / 2)
     pad = int(np.ceil(half)) + 1
-    return ndi.distance_transform_edt(~thin(np.pad(mask, pad))) <= half
+    mask = np.pad(mask, pad)
+    along_skeleton = ndi.distance_transform_edt(~thin(mask)) <= half
+    blots = mask & (ndi.distance_transform_edt(mask) > stroke_width(mask) / 2 - half)
+    return along_skeleton | blots
 
 
 def _ink_box(mask):
