@@ -58,11 +58,11 @@ READER_SEED0 = str(read.resources.files("tinycnn") / "weights" / "reader_cnn.npz
 
 
 def test_a_known_count_of_digits_mends_the_segmentation(mnist_data):
-    image = number_image(pick_digits(mnist_data, "5011"), gap=-16)  # digits overlapping by 16 px of 64
+    image = number_image(pick_digits(mnist_data, "6359"), gap=-24)  # digits overlapping by 24 px of 64
     model = read.load_model(READER_SEED0)
     assert len(read_digits(image, model).digits) != 4  # on its own, this network cuts them wrong
-    assert read_digits(image, model, digits=4).text == "5011"
-    assert read_digits(image, model, digits=(3, 4)).text == "5011"
+    assert read_digits(image, model, digits=4).text == "6359"
+    assert read_digits(image, model, digits=(3, 4)).text == "6359"
 
 
 def test_two_lines(mnist_data, paper_model):
@@ -169,10 +169,10 @@ def test_command_usage_errors_exit_2(bad, capsys):
 
 
 def test_command_digits_option(mnist_data, tmp_path, capsys):
-    path = tmp_path / "5011.png"
-    number_image(pick_digits(mnist_data, "5011"), gap=-16).save(path)
-    assert main([str(path), "--model", READER_SEED0, "--digits", "4"]) == 0 and capsys.readouterr().out == "5011\n"
-    assert main([str(path), "--model", READER_SEED0, "--digits", "3-4"]) == 0 and capsys.readouterr().out == "5011\n"
+    path = tmp_path / "6359.png"
+    number_image(pick_digits(mnist_data, "6359"), gap=-24).save(path)
+    assert main([str(path), "--model", READER_SEED0, "--digits", "4"]) == 0 and capsys.readouterr().out == "6359\n"
+    assert main([str(path), "--model", READER_SEED0, "--digits", "3-4"]) == 0 and capsys.readouterr().out == "6359\n"
 
 
 def test_module_runs_as_a_command_without_a_traceback(tmp_path):
@@ -203,6 +203,27 @@ def test_scorer_scores_every_piece_in_one_batch(paper_model):
     assert counting.calls == 1
     assert scores.shape == (3,) and (scores <= 0).all()
     assert read.make_scorer(counting)([]).shape == (0,) and counting.calls == 1  # nothing to score, no call
+
+
+class FixedModel:
+    """Gives every input, in turn, the next row of `probs`."""
+
+    def __init__(self, probs):
+        self.probs = np.asarray(probs, dtype=np.float32)
+
+    def predict(self, x):
+        return self.probs[:len(x)]
+
+
+def test_the_scorer_doubts_what_a_reading_model_calls_no_digit():
+    masks = [np.eye(20, dtype=bool)] * 2
+    sure_digit = [0.6] + [0.04] * 9 + [0.04]   # a 0 at 60%, hardly "not a digit"
+    joined_pair = [0.65] + [0.0] * 9 + [0.35]  # a 0 at 65%, but 35% "not a digit": two digits run together?
+    scores = read.make_scorer(FixedModel([sure_digit, joined_pair]))(masks)
+    assert scores[0] > scores[1]  # though its best digit is likelier, the pair scores lower
+    assert scores[1] == pytest.approx(np.log(0.65) + read.NOT_DIGIT_WEIGHT * np.log(0.65), rel=1e-5)
+    ten_classes = read.make_scorer(FixedModel([[0.6] + [0.4 / 9] * 9]))(masks[:1])  # a model without the output
+    assert ten_classes[0] == pytest.approx(np.log(0.6), rel=1e-5)
 
 
 def test_a_big_photo_is_read_shrunk_and_its_boxes_are_in_its_own_pixels(mnist_data, paper_model):

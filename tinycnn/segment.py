@@ -999,8 +999,8 @@ def best_cuts(mask, n=None, score_fn=None, digit_height=None, typical_width=None
     typical_width: the line's typical digit width (default DIGIT_ASPECT
     heights), which says how many digits the blob probably holds.
     score_fn(list of piece masks) -> one score per piece: the log-probability
-    of its best digit (<= 0; higher = more digit-like). With it, the best of
-    `cut_options` wins (with n given, the best of n pieces). Without it, cut
+    that it is one digit (<= 0; higher = more digit-like; see read.make_scorer).
+    With it, the best of `cut_options` wins (with n given, the best of n pieces). Without it, cut
     straight into n (or as many as the width suggests) near-equal pieces at
     the lightest columns. Each cut is an (h,) int array: its column in each row.
     """
@@ -1135,8 +1135,8 @@ def join_broken(digits, line_height, score_fn, counts=None):
     by side, which geometry alone (`merge_pieces`) cannot tell from digits. Runs
     of up to JOIN_PIECES neighbours, each at most JOIN_GAP line heights from the
     next and together no wider than MAX_PIECE_WIDTH, are candidates when one of them
-    is a fragment (shorter than FRAGMENT line heights) or doubtful (its best digit
-    under SURE_DIGIT). All pieces and candidate runs are scored in one call;
+    is a fragment (shorter than FRAGMENT line heights) or doubtful (its score
+    under log SURE_DIGIT). All pieces and candidate runs are scored in one call;
     dynamic programming over the line then keeps the grouping with the highest
     total score, so pieces are joined when the classifier reads them as one digit
     more surely than as several.
@@ -1256,7 +1256,7 @@ def _line_digits(kept, height, score_fn, counts=None):
     split when it is too wide for one digit (`looks_like_several`). With one,
     all blobs at least PAIR_WIDTH wide are scored in one call, and a blob is
     split when it is wider than WIDEST_DIGIT, or when it looks like several
-    or is doubtful (its best digit under SURE_DIGIT) and the scorer is not
+    or is doubtful (its score under log SURE_DIGIT) and the scorer is not
     sure (ONE_DIGIT) that it is one digit. counts: (low, high) digits wanted
     in the line; fewer than low are cut again by `split_to_count`.
     """
