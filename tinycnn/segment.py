@@ -36,7 +36,6 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage as ndi
-from scipy.spatial import ConvexHull, QhullError
 
 # --- binarize -------------------------------------------------------------
 # Ink and paper must differ by a tenth of the full scale, or the image is blank.
@@ -611,7 +610,12 @@ def line_width(mask):
 
 
 def convex_hull(mask):
-    """(h, w) bool: the convex hull of the True pixels of mask, filled."""
+    """(h, w) bool: the convex hull of the True pixels of mask, filled.
+
+    scipy.spatial is imported here, not at the top: it takes 80 ms to import, and most
+    images have nothing drawn round anything, so they never need a hull."""
+    from scipy.spatial import ConvexHull, QhullError
+
     rows, cols = np.nonzero(mask)
     corners = np.concatenate([np.stack([cols + dx, rows + dy], axis=1) for dx in (0, 1) for dy in (0, 1)])
     image = Image.new("1", (mask.shape[1], mask.shape[0]))
