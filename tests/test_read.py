@@ -265,3 +265,13 @@ def test_a_slanted_line_is_also_read_upright_and_an_upright_one_is_not():
     upright = read.upright_masks(found(-0.7))  # a strongly slanted hand
     assert len(upright) == 3
     assert all(abs(read.normalize.slant(m) - read.normalize.MNIST_SLANT) < 0.05 for m in upright)
+
+
+def test_reading_a_plain_number_does_not_import_scipy_spatial(tmp_path, mnist_data):
+    # 80 ms of the command's start-up: only an image with a loop or frame round its digits needs a convex hull
+    path = tmp_path / "4721.png"
+    number_image(pick_digits(mnist_data, "4721")).save(path)
+    script = ("import sys; from tinycnn.read import read_digits; "
+              f"print(read_digits({str(path)!r}).text, 'scipy.spatial' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["4721", "False"]
