@@ -275,7 +275,8 @@ def ink_is_light(gray):
     gray: (H, W).
     """
     local = ndi.uniform_filter(gray, size=_background_window(gray.shape))
-    return bool(np.mean((gray - local) ** 3) > 0)
+    difference = gray - local
+    return bool(np.mean(difference * difference * difference) > 0)  # ** 3 takes 100 times as long on float32
 
 
 def _background_window(shape):
