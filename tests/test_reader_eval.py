@@ -8,7 +8,7 @@ import json
 
 from script_loader import load_script
 
-NUMBER_FLOOR, DIGIT_FLOOR = 0.85, 0.96  # it measures 87.8% and 96.6% on these 98 images
+NUMBER_FLOOR, DIGIT_FLOOR = 0.87, 0.965  # it measures 90.8% and 97.5% on these 98 images
 
 
 def test_reader_accuracy_on_a_seeded_set(mnist_dir, tmp_path, capsys):
