@@ -1005,9 +1005,10 @@ def best_cuts(mask, n=None, score_fn=None, digit_height=None, typical_width=None
     heights), which says how many digits the blob probably holds.
     score_fn(list of piece masks) -> one score per piece: the log-probability
     that it is one digit (<= 0; higher = more digit-like; see read.make_scorer).
-    With it, the best of `cut_options` wins (with n given, the best of n pieces). Without it, cut
-    straight into n (or as many as the width suggests) near-equal pieces at
-    the lightest columns. Each cut is an (h,) int array: its column in each row.
+    With it, the best of `cut_options` wins (with n given, the best of n
+    pieces). Without it, cut straight into n (or as many as the width suggests)
+    near-equal pieces at the lightest columns. Each cut is an (h,) int array:
+    its column in each row.
     """
     height, width = mask.shape
     digit_height = digit_height or height
