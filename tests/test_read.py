@@ -9,6 +9,8 @@ from PIL import Image
 from tinycnn import read
 from tinycnn.read import main, read_digits
 
+from test_segment import render
+
 
 def pick_digits(mnist_data, text, start=0):
     """MNIST test digits spelling `text` (uint8 28x28, white on black), the first of each label from `start`."""
@@ -224,6 +226,14 @@ def test_the_scorer_doubts_what_a_reading_model_calls_no_digit():
     assert scores[1] == pytest.approx(np.log(0.65) + read.NOT_DIGIT_WEIGHT * np.log(0.65), rel=1e-5)
     ten_classes = read.make_scorer(FixedModel([[0.6] + [0.4 / 9] * 9]))(masks[:1])  # a model without the output
     assert ten_classes[0] == pytest.approx(np.log(0.6), rel=1e-5)
+
+
+def test_a_fives_top_bar_drawn_apart_and_reaching_past_it_is_read_with_it():
+    gray, boxes = render("B0")  # the bar shares too few columns with the body for merge_pieces
+    reading = read_digits(gray)
+    assert reading.text == "50"
+    x, y, w, h = reading.digits[0].box
+    assert abs(y - boxes[0][1]) <= 3 and x + w >= boxes[0][2] - 3  # the 5's box holds its bar
 
 
 def test_a_big_photo_is_read_shrunk_and_its_boxes_are_in_its_own_pixels(mnist_data, paper_model):

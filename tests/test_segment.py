@@ -33,11 +33,13 @@ def _glyph(draw, char, x, y, h, stroke):
         line((x + 2 * w // 3, y), (x, y + 2 * h // 3))
         line((x, y + 2 * h // 3), (x + w, y + 2 * h // 3))
         line((x + 2 * w // 3, y), (x + 2 * w // 3, y + h))
-    elif char in "5S":  # "S" is a 5 whose top bar is not joined to the rest
-        gap = h // 6 if char == "S" else 0
-        line((x + (stroke if gap else 0), y), (x + w, y))
+    elif char in "5SB":  # "S": a 5 whose top bar is not joined to the rest; "B": drawn apart, reaching past it
+        gap = h // 6 if char in "SB" else 0
+        start, end = {"5": (0, w), "S": (stroke, w), "B": (w // 2 + 6, w + 14)}[char]
+        line((x + start, y), (x + end, y))
         line((x, y + gap), (x, y + h // 2))
         draw.arc((x - w // 4, y + h // 3, x + w, y + h), -130, 140, fill=0, width=stroke)
+        return end
     elif char == ".":
         draw.ellipse((x, y + h - 6, x + 6, y + h), fill=0)
         return 8
@@ -59,7 +61,7 @@ def _glyph(draw, char, x, y, h, stroke):
 def render(text, h=H, stroke=STROKE, size=(420, 200), origin=(20, 30), spacing=10, word=40):
     """Black digits on white paper as (H, W) float32 in [0, 1], plus the digits' boxes.
 
-    Characters: 0 1 4 5 7, l (slanted 1), S (5 with a detached bar), . , - = /,
+    Characters: 0 1 4 5 7, l (slanted 1), S and B (5s with a detached bar), . , - = /,
     space (a word gap of `word` px) and newline. Boxes are (x0, y0, x1, y1).
     """
     image = Image.new("L", size, 255)
@@ -73,7 +75,7 @@ def render(text, h=H, stroke=STROKE, size=(420, 200), origin=(20, 30), spacing=1
             x += word
         else:
             advance = _glyph(draw, char, x, y, h, stroke)
-            if char.isdigit() or char in "lS":
+            if char.isdigit() or char in "lSB":
                 boxes.append((x, y, x + advance, y + h))
             x += advance + spacing
     return np.asarray(image, dtype=np.float32) / 255.0, boxes
@@ -247,6 +249,26 @@ def test_a_five_with_a_detached_top_bar_is_merged():
     x, y, w, h = result.segments[0].box
     assert h >= H - 2  # the bar is part of the 5
     assert result.segments[0].mask[:3].any()
+
+
+def test_a_top_bar_drawn_apart_above_a_digit_is_put_in_its_line():
+    gray, boxes = render("B0")
+    labels, blobs = seg.components(seg.binarize(gray))
+    lines = seg.group_lines(seg.merge_pieces(blobs, H))
+    assert len(lines) == 2  # the bar, higher than the digits and reaching past the 5, starts a line of its own...
+    assert len(seg.attach_strays(lines, H)) == 1  # ...and joins the digits' line below it
+    one, _ = render("1")
+    sliver = seg.components(seg.binarize(one))[1][0]
+    assert len(seg.attach_strays([[sliver], *lines[1:]], 2 * H)) == 2  # a short upright stroke is no bar
+
+
+def test_attach_bars_joins_a_top_bar_when_the_classifier_reads_them_better_together():
+    body, bar, dash = _pieces((0, 10, 20, H - 10), (22, 4, 16, 5), (30, 20, 16, 5))
+    likes_it_whole = lambda masks: [-0.1 if m.shape[1] > 30 else -1.0 for m in masks]  # noqa: E731
+    digits, left = seg.attach_bars([body], [bar], H, likes_it_whole)
+    assert [box for box, _ in digits] == [(0, 4, 38, H - 4)] and left == []
+    assert seg.attach_bars([body], [bar], H, lambda masks: [-1.0 if m.shape[1] > 30 else -0.1 for m in masks]) == ([body], [bar])
+    assert seg.attach_bars([body], [dash], H, likes_it_whole) == ([body], [dash])  # a dash at mid-height: "5-"
 
 
 def test_stacked_digits_from_two_lines_are_not_merged():

@@ -172,6 +172,9 @@ WIDEST_DIGIT = 2.0
 JOIN_PIECES = 3
 JOIN_GAP = 0.25
 FRAGMENT = 0.7
+# attach_bars: a dash whose middle lies within 0.3 of a digit's height of that digit's top, at most
+# JOIN_GAP beside it, may be the digit's top bar (a 5's, drawn apart and reaching past its body).
+BAR_TOP = 0.3
 
 # --- word gaps (in line heights) ------------------------------------------
 WORD_GAP_TYPICAL = 2.0  # a word gap is twice the tightest gap in the line...
@@ -790,22 +793,40 @@ def _line_end(line, level):
 
 
 def attach_strays(lines, digit_height):
-    """Put lines made only of small blobs (under COMMA_HEIGHT digit heights: a comma hanging
-    below its number, a dot) back into the line just above, when their top is within
-    COMMA_HEIGHT digit heights of its bottom. There the punctuation tests can see them
-    beside their digits; alone, they would be read as a line of tiny digits."""
+    """Put lines made only of small blobs (under COMMA_HEIGHT digit heights) into the line of digits
+    beside them: into the line just above when their top is within COMMA_HEIGHT digit heights of
+    its bottom (a comma hanging below its number, a dot); a line of flat strokes (wider than
+    FLAT_ASPECT times their height) left over goes into the line just below when its bottom is
+    within as much of that line's top (a 5's top bar drawn apart, higher than the digits beside
+    it). There the punctuation tests and `attach_bars` see them beside their digits; alone, they
+    would be read as a line of tiny digits."""
     small = COMMA_HEIGHT * digit_height
+
+    def stray(line):
+        return all(b.h < small for b in line)
+
+    def flat(line):
+        return all(b.h < small and b.w > FLAT_ASPECT * b.h for b in line)
+
+    def join(line, into):
+        into.extend(line)
+        into.sort(key=lambda b: b.x)
+
     out = []
     for line in lines:  # top to bottom
         above = out[-1] if out else None
-        if above and all(b.h < small for b in line) and any(b.h >= small for b in above):
-            bottom = max(b.bottom for b in above)
-            if min(b.y for b in line) <= bottom + small:
-                above.extend(line)
-                above.sort(key=lambda b: b.x)
-                continue
-        out.append(line)
-    return out
+        if above and stray(line) and not stray(above) and min(b.y for b in line) <= max(b.bottom for b in above) + small:
+            join(line, above)
+        else:
+            out.append(line)
+    kept = []
+    for line in reversed(out):  # bottom to top
+        below = kept[-1] if kept else None
+        if below and flat(line) and not stray(below) and max(b.bottom for b in line) >= min(b.y for b in below) - small:
+            join(line, below)
+        else:
+            kept.append(line)
+    return kept[::-1]
 
 
 def drop_edge_lines(lines, shape):
@@ -837,9 +858,15 @@ def is_punctuation(mask, line_height):
     h, w = mask.shape
     if h < DOT_SIZE * line_height and w < DOT_SIZE * line_height:
         return True  # . and ,
-    if h < FLAT_HEIGHT * line_height and w > FLAT_ASPECT * h:
+    if is_dash(mask, line_height):
         return True  # - and =
     return h >= SLASH_MIN_HEIGHT * line_height and _is_slanted_stroke(mask)
+
+
+def is_dash(mask, line_height):
+    """True for a low stroke wider than tall: - and =, or a 5's top bar drawn apart from its body."""
+    h, w = mask.shape
+    return h < FLAT_HEIGHT * line_height and w > FLAT_ASPECT * h
 
 
 def _is_slanted_stroke(mask):
@@ -1196,6 +1223,44 @@ def _joined(a, b):
     return (x, y, w, h), mask
 
 
+def attach_bars(digits, punctuation, line_height, score_fn):
+    """Join top bars drawn apart back to their digits: (digits, punctuation left over), both (box, mask) lists.
+
+    A writer who lifts the pen before a 5's top bar often draws it reaching past
+    the body, so `merge_pieces` (which wants the columns shared) leaves it, and
+    alone it is a dash; the 5 without it reads as a 3 or an 8. Each dash
+    (`is_dash`) whose middle lies within BAR_TOP of a digit's height of that
+    digit's top, at most JOIN_GAP line heights beside it, is scored joined to
+    the digit, and kept there when the classifier reads the two together more
+    surely than the digit alone (each bar and digit joined once, the biggest
+    gains first). A dash after an amount sits at mid-height and is never tried.
+    """
+    tried = {}  # (punctuation index, digit index) -> the digit with the bar
+    for k, (bar_box, bar) in enumerate(punctuation):
+        bx, by, bw, bh = bar_box
+        if not is_dash(bar, line_height):
+            continue
+        for i, (box, mask) in enumerate(digits):
+            x, y, w, h = box
+            apart = max(x - (bx + bw), bx - (x + w))  # negative when their columns overlap
+            if apart <= JOIN_GAP * line_height and abs(by + bh / 2 - y) <= BAR_TOP * h:
+                joined = _joined((box, mask), (bar_box, bar))
+                if joined[0][2] <= MAX_PIECE_WIDTH * line_height:
+                    tried[(k, i)] = joined
+    if not tried:
+        return digits, punctuation
+    scores = score_fn([digits[i][1] for _, i in tried] + [mask for _, mask in tried.values()])
+    alone, together = scores[: len(tried)], scores[len(tried):]
+    gains = sorted(((b - a, key) for key, a, b in zip(tried, alone, together) if b > a), reverse=True)
+    digits, bars_used, digits_done = list(digits), set(), set()
+    for _, (k, i) in gains:
+        if k not in bars_used and i not in digits_done:
+            digits[i] = tried[(k, i)]
+            bars_used.add(k)
+            digits_done.add(i)
+    return digits, [p for k, p in enumerate(punctuation) if k not in bars_used]
+
+
 # --- the whole pipeline ---------------------------------------------------
 
 
@@ -1235,12 +1300,13 @@ def segment(gray, method="auto", score_fn=None, digits=None):
         kept = [(blob, mask) for blob, mask in masks if not is_punctuation(mask, height)]
         if not kept:
             continue
-        separators = [blob.box for blob, mask in masks if is_punctuation(mask, height)]
+        punctuation = [(blob.box, mask) for blob, mask in masks if is_punctuation(mask, height)]
         found = _line_digits(kept, height, score_fn, counts=digits)
         if score_fn is not None:
             found = join_broken(found, height, score_fn, counts=digits)
+            found, punctuation = attach_bars(found, punctuation, height, score_fn)
         line_index = segments[-1].line + 1 if segments else 0
-        gaps = word_gaps([box for box, _ in found], height, separators)
+        gaps = word_gaps([box for box, _ in found], height, [box for box, _ in punctuation])
         segments.extend(Segment(box, mask, line_index, gap) for (box, mask), gap in zip(found, gaps))
     return Segmentation(ink, segments, digit_height)
 
