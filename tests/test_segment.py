@@ -179,6 +179,25 @@ def test_a_sevens_top_bar_is_not_a_line():
     assert (seg.remove_lines(ink, digit_height=H) == ink).all()
 
 
+def test_a_long_base_or_bar_that_grows_out_of_one_digit_is_its_stroke_not_a_line():
+    image = Image.new("L", (300, 120), 255)
+    draw = ImageDraw.Draw(image)
+    x, y, w = 20, 30, 24
+    draw.arc((x, y, x + w, y + H // 2), 180, 20, fill=0, width=STROKE)  # a 2 whose base runs on 1.5 heights
+    draw.line(((x + w, y + H // 4), (x, y + H)), fill=0, width=STROKE)
+    draw.line(((x, y + H), (x + 60, y + H)), fill=0, width=STROKE)
+    x = 130  # a 7 whose bar is 1.4 heights long
+    draw.line(((x, y), (x + 56, y)), fill=0, width=STROKE)
+    draw.line(((x + 56, y), (x + 36, y + H)), fill=0, width=STROKE)
+    x = 230  # a 1 underlined from 0.5 heights before it to 0.9 after it
+    draw.line(((x + 20, y), (x + 20, y + H)), fill=0, width=STROKE)
+    draw.line(((x, y + H + 2), (x + 60, y + H + 2)), fill=0, width=STROKE)
+    ink = seg.binarize(np.asarray(image, dtype=np.float32) / 255)
+    kept = seg.remove_lines(ink, digit_height=H)
+    assert (kept[:, :200] == ink[:, :200]).all()  # the 2's base and the 7's bar stay
+    assert not kept[y + H + 2, 255:].any()  # the underline goes
+
+
 def test_digits_in_printed_boxes():
     gray, boxes = render("1704", spacing=26, origin=(30, 40))
     gray[33:35, 10:300] = 0.0  # a row of printed boxes, 1.3 digits tall: top...

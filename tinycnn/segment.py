@@ -65,6 +65,11 @@ UNEVEN_LIGHTING = 0.2
 # 95% of MNIST digits are at most 1.1 times as wide as tall, so a straight
 # horizontal run of 1.2 heights is a ruled line, not a digit's bar.
 H_LINE_LENGTH = 1.2
+# But a run under 2 heights that grows out of one digit-tall blob, one of its ends within the blob's columns
+# (0.1 heights of slack), is that digit's own stroke: a 2's long base, a wide 7's bar.
+STROKE_LENGTH = 2.0
+STROKE_SLACK = 0.1
+STROKE_REACH = 1.0
 # A "1" is about one digit height; vertical lines must be clearly longer...
 V_LINE_LENGTH = 1.5
 # ...unless they join two horizontal lines at both ends: the sides of a box.
@@ -386,7 +391,34 @@ def remove_lines(ink, digit_height):
     rows = _long_runs(ink, round(H_LINE_LENGTH * digit_height), axis=1)
     cols = _long_runs(ink, round(V_LINE_LENGTH * digit_height), axis=0)
     cols |= _box_sides(ink & ~rows, rows, digit_height)
+    rows &= ~_digit_strokes(ink & ~(rows | cols), rows, digit_height)
     return _erase(ink, rows, cols, drift=1, widest=round(MAX_BRIDGE * digit_height))
+
+
+def _digit_strokes(rest, rows, digit_height):
+    """The horizontal runs (rows) that are a digit's own stroke, not a line: shorter than STROKE_LENGTH
+    heights, touching just one blob of the rest of the ink at least half a digit tall (and no other
+    over a quarter: the slivers of its own fringe may touch it), and ending inside that blob's
+    columns (an underline reaches past the digits it touches at both ends)."""
+    eight = np.ones((3, 3), dtype=bool)
+    rest_labels, _ = ndi.label(rest, structure=eight)
+    rest_boxes = ndi.find_objects(rest_labels)
+    run_labels, count = ndi.label(rows, structure=eight)
+    strokes = np.zeros(count + 1, dtype=bool)
+    slack = STROKE_SLACK * digit_height
+    for index, (ys, xs) in enumerate(ndi.find_objects(run_labels), start=1):
+        if xs.stop - xs.start >= STROKE_LENGTH * digit_height:
+            continue
+        around = (slice(max(ys.start - 1, 0), ys.stop + 1), slice(max(xs.start - 1, 0), xs.stop + 1))
+        grown = ndi.binary_dilation(run_labels[around] == index, structure=eight)
+        touched = [rest_boxes[label - 1] for label in np.unique(rest_labels[around][grown]) if label]
+        tall = [(blob_ys, blob_xs) for blob_ys, blob_xs in touched if blob_ys.stop - blob_ys.start >= 0.5 * digit_height]
+        if len(tall) != 1 or any(0.25 * digit_height <= b.stop - b.start < 0.5 * digit_height for b, _ in touched):
+            continue
+        blob_xs = tall[0][1]
+        before, after = blob_xs.start - xs.start, xs.stop - blob_xs.stop  # how far it reaches past the blob
+        strokes[index] = min(before, after) <= slack and max(before, after) <= STROKE_REACH * digit_height
+    return strokes[run_labels]
 
 
 def _erase(ink, rows, cols, drift, widest):
