@@ -12,18 +12,21 @@ The steps, one small function each:
                    threshold, or "adaptive": divide out uneven lighting first;
                    chalk's broken strokes are closed
 2. remove_lines    ruled lines, underlines and the borders of printed boxes
+                   (not a digit's own long stroke: a 2's base, a wide 7's bar)
 3. components      8-connected blobs of ink; erase circles drawn round the
                    number (keeping the digits they touch), drop the ticks of
                    a printed comb, specks and junk at the border
 4. merge_pieces    pieces of one digit, e.g. a 5 whose top bar is detached
 5. group_lines     blobs -> lines of text, each sorted left to right, after
                    setting a page photographed askew level (line_slope) and
-                   following a wavy line; a comma that fell below its line is
-                   put back; lines of edge junk alone are dropped
+                   following a wavy line; a comma that fell below its line,
+                   and a 5's top bar drawn above it, are put back; lines of
+                   edge junk alone are dropped
 6. in each line    drop punctuation (. , - = /), split blobs of touching
                    digits (with a scorer: a search over curved cuts, all
                    pieces scored in one call), join a digit's broken pieces,
-                   both held to a known number of digits if one is given;
+                   both held to a known number of digits if one is given, and
+                   a top bar drawn apart to its digit (attach_bars);
                    mark word gaps so that "12 7" differs from "127" (a gap
                    holding a separator is none)
 
@@ -66,7 +69,8 @@ UNEVEN_LIGHTING = 0.2
 # horizontal run of 1.2 heights is a ruled line, not a digit's bar.
 H_LINE_LENGTH = 1.2
 # But a run under 2 heights that grows out of one digit-tall blob, one of its ends within the blob's columns
-# (0.1 heights of slack), is that digit's own stroke: a 2's long base, a wide 7's bar.
+# (0.1 heights of slack) and the other at most a height past them, is that digit's own stroke: a 2's long
+# base, a wide 7's bar. (An underline under one digit reaches past it at both ends.)
 STROKE_LENGTH = 2.0
 STROKE_SLACK = 0.1
 STROKE_REACH = 1.0
@@ -398,8 +402,9 @@ def remove_lines(ink, digit_height):
 def _digit_strokes(rest, rows, digit_height):
     """The horizontal runs (rows) that are a digit's own stroke, not a line: shorter than STROKE_LENGTH
     heights, touching just one blob of the rest of the ink at least half a digit tall (and no other
-    over a quarter: the slivers of its own fringe may touch it), and ending inside that blob's
-    columns (an underline reaches past the digits it touches at both ends)."""
+    over a quarter: the slivers of its own fringe may touch it), one end within STROKE_SLACK of that
+    blob's side and the other at most STROKE_REACH heights past its columns. rest: the ink without
+    the lines; all (H, W) bool; returns (H, W) bool."""
     eight = np.ones((3, 3), dtype=bool)
     rest_labels, _ = ndi.label(rest, structure=eight)
     rest_boxes = ndi.find_objects(rest_labels)
@@ -412,10 +417,11 @@ def _digit_strokes(rest, rows, digit_height):
         around = (slice(max(ys.start - 1, 0), ys.stop + 1), slice(max(xs.start - 1, 0), xs.stop + 1))
         grown = ndi.binary_dilation(run_labels[around] == index, structure=eight)
         touched = [rest_boxes[label - 1] for label in np.unique(rest_labels[around][grown]) if label]
-        tall = [(blob_ys, blob_xs) for blob_ys, blob_xs in touched if blob_ys.stop - blob_ys.start >= 0.5 * digit_height]
-        if len(tall) != 1 or any(0.25 * digit_height <= b.stop - b.start < 0.5 * digit_height for b, _ in touched):
+        heights = [blob_ys.stop - blob_ys.start for blob_ys, _ in touched]
+        tall = [blob_xs for (_, blob_xs), h in zip(touched, heights) if h >= 0.5 * digit_height]
+        if len(tall) != 1 or any(0.25 * digit_height <= h < 0.5 * digit_height for h in heights):
             continue
-        blob_xs = tall[0][1]
+        blob_xs = tall[0]
         before, after = blob_xs.start - xs.start, xs.stop - blob_xs.stop  # how far it reaches past the blob
         strokes[index] = min(before, after) <= slack and max(before, after) <= STROKE_REACH * digit_height
     return strokes[run_labels]
