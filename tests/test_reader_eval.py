@@ -8,7 +8,7 @@ import json
 
 from script_loader import load_script
 
-NUMBER_FLOOR, DIGIT_FLOOR = 0.87, 0.965  # it measures 90.8% and 97.5% on these 98 images
+NUMBER_FLOOR, DIGIT_FLOOR = 0.91, 0.975  # it measures 93.9% and 98.2% on these 98 images
 
 
 def test_reader_accuracy_on_a_seeded_set(mnist_dir, tmp_path, capsys):

@@ -609,12 +609,19 @@ def test_cut_positions_lie_on_a_finer_grid_in_blobs_wider_than_a_digit(width, st
     assert np.median(np.diff(positions)) == pytest.approx(step * 50, abs=1)
 
 
-def test_cut_path_goes_round_the_ink():
-    gap = 13 - np.arange(21) // 3  # two leaning digits: the paper between them runs from column 13 to 7
+def test_cut_path_steps_round_ink_close_to_its_way():
+    gap = 11 - np.arange(21) // 7  # two leaning digits: the paper between them runs from column 11 to 9
     mask = np.arange(20) != gap[:, None]
     path = seg.cut_path(mask, x=10, reach=5)
-    assert not mask[np.arange(21), path].any()  # a straight cut at 10 would cross 18 rows of ink
+    assert not mask[np.arange(21), path].any()  # a straight cut at 10 would cross 14 rows of ink
     assert (np.abs(np.diff(path)) <= 1).all()
+
+
+def test_cut_path_does_not_wander_far_to_save_a_few_ink_pixels():
+    mask = np.zeros((30, 40), dtype=bool)
+    mask[10:20, 14:27] = True  # a stroke 10 px thick across the cut's way, 7 columns either side of it
+    path = seg.cut_path(mask, x=20, reach=15)
+    assert np.abs(path - 20).max() <= 1  # it crosses the 10 px rather than drift 7 columns for 10 rows and more
 
 
 def test_clean_piece_drops_the_crumbs_of_a_neighbour():

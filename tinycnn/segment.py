@@ -149,9 +149,12 @@ FINE_GRID_STEP, FINE_GRID_WIDTH = 0.1, 1.6  # ...every 0.1 in blobs wider than 1
 CRUMB = 0.1  # a cut-off sliver of a neighbour holds under a tenth of a piece's ink
 # A cut may wander 0.25 heights either way from where it starts, to pass
 # between leaning digits; crossing one ink pixel costs as much as drifting one
-# column away for 20 rows, so it goes round ink where it can.
+# column away for 2 rows, so it steps round ink close to its way but does not
+# wander far into a digit's loop to save a stroke. (At 20 rows, cuts went round
+# through loops and left an 8 as a 3, a 0 as a C: 150 touching images 40.7% ->
+# 50.0% of numbers, development set 88.8% -> 89.7%; 0.7 read the same.)
 CUT_REACH = 0.25
-CUT_INK, CUT_DRIFT = 1.0, 0.05
+CUT_INK, CUT_DRIFT = 1.0, 0.5
 # How sure the split search is that a piece is one digit from its width: a
 # piece twice the line's typical digit width (two digits read as one) costs
 # 1/(2 * 1.0**2) = 0.5 nats, three times 2 nats. A prior on the number of
@@ -1003,8 +1006,9 @@ def cut_path(mask, x, reach):
     Touching digits lean and overlap, so a straight cut would slice through
     one of them. The cut runs from the top row to the bottom one, moving at
     most one column per row and at most `reach` columns from x; each ink
-    pixel crossed costs CUT_INK, each column of drift CUT_DRIFT (so it runs
-    straight through paper). Dynamic programming over the rows finds it.
+    pixel crossed costs CUT_INK, each column of drift CUT_DRIFT in each row
+    (so it runs straight through paper, and steps round ink only close to its
+    way). Dynamic programming over the rows finds it.
     Returns (h,) int: the column of the cut in each row; a piece left of it
     holds the columns < path[row].
     """
