@@ -290,6 +290,14 @@ def test_attach_bars_joins_a_top_bar_when_the_classifier_reads_them_better_toget
     assert seg.attach_bars([body], [dash], H, likes_it_whole) == ([body], [dash])  # a dash at mid-height: "5-"
 
 
+def test_a_piece_within_the_columns_of_another_may_reach_further_into_its_rows():
+    bowl = seg._Blob(179, 45, 53, 45, frozenset({1}), 694)  # a 5 written in two strokes (evaluation set, 0965)
+    stem = seg._Blob(186, 22, 24, 40, frozenset({2}), 412)  # its stem and bar: 17 of 45 rows into the bowl's
+    assert seg._pieces_of_one_digit(bowl, stem, digit_height=66)
+    beside = seg._Blob(220, 22, 24, 40, frozenset({3}), 412)  # as far down, but half of it past the bowl
+    assert not seg._pieces_of_one_digit(bowl, beside, digit_height=66)
+
+
 def test_stacked_digits_from_two_lines_are_not_merged():
     gray, boxes = render("7\n1", h=30)
     assert_finds(seg.segment(gray), boxes)

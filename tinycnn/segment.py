@@ -111,7 +111,8 @@ TICK_HEIGHT = 0.75
 
 # --- merging pieces of one digit ------------------------------------------
 MERGE_X_OVERLAP = 0.5  # share half the narrower piece's columns
-MERGE_Y_OVERLAP = 0.3  # lie mostly above one another, not side by side
+MERGE_Y_OVERLAP = 0.3  # lie mostly above one another, not side by side...
+MERGE_INSIDE, MERGE_INSIDE_Y_OVERLAP = 0.9, 0.5  # ...or half so, when one lies within the other's columns (9 in 10)
 MERGE_Y_GAP = 0.3  # at most 0.3 digit heights apart vertically
 MERGE_MAX_HEIGHT = 1.5  # and together no taller than a digit can be (a slanted 4 beside it may be 1.5 times as tall)
 
@@ -730,8 +731,9 @@ def _pieces_of_one_digit(a, b, digit_height):
     x_overlap = min(a.right, b.right) - max(a.x, b.x)
     y_overlap = min(a.bottom, b.bottom) - max(a.y, b.y)  # negative: a vertical gap
     together = max(a.bottom, b.bottom) - min(a.y, b.y)
+    inside = x_overlap >= MERGE_INSIDE * min(a.w, b.w)
     return (x_overlap >= MERGE_X_OVERLAP * min(a.w, b.w)
-            and y_overlap <= MERGE_Y_OVERLAP * max(a.h, b.h)
+            and y_overlap <= (MERGE_INSIDE_Y_OVERLAP if inside else MERGE_Y_OVERLAP) * max(a.h, b.h)
             and -y_overlap <= MERGE_Y_GAP * digit_height
             and together <= MERGE_MAX_HEIGHT * digit_height)
 
