@@ -410,14 +410,17 @@ def _digit_strokes(rest, rows, digit_height):
     blob's side and the other at most STROKE_REACH heights past its columns. rest: the ink without
     the lines; all (H, W) bool; returns (H, W) bool."""
     eight = np.ones((3, 3), dtype=bool)
+    run_labels, count = ndi.label(rows, structure=eight)
+    runs = ndi.find_objects(run_labels)
+    short = [index for index, (_, xs) in enumerate(runs, start=1) if xs.stop - xs.start < STROKE_LENGTH * digit_height]
+    strokes = np.zeros(count + 1, dtype=bool)
+    if not short:  # most images: no lines at all, or only long ones
+        return strokes[run_labels]
     rest_labels, _ = ndi.label(rest, structure=eight)
     rest_boxes = ndi.find_objects(rest_labels)
-    run_labels, count = ndi.label(rows, structure=eight)
-    strokes = np.zeros(count + 1, dtype=bool)
     slack = STROKE_SLACK * digit_height
-    for index, (ys, xs) in enumerate(ndi.find_objects(run_labels), start=1):
-        if xs.stop - xs.start >= STROKE_LENGTH * digit_height:
-            continue
+    for index in short:
+        ys, xs = runs[index - 1]
         around = (slice(max(ys.start - 1, 0), ys.stop + 1), slice(max(xs.start - 1, 0), xs.stop + 1))
         grown = ndi.binary_dilation(run_labels[around] == index, structure=eight)
         touched = [rest_boxes[label - 1] for label in np.unique(rest_labels[around][grown]) if label]
@@ -1341,10 +1344,11 @@ def segment(gray, method="auto", score_fn=None, digits=None):
     for line in drop_edge_lines(attach_strays(lines, digit_height), ink.shape):
         height = line_height(line, digit_height)
         masks = [(blob, blob.mask(labels)) for blob in line]
-        kept = [(blob, mask) for blob, mask in masks if not is_punctuation(mask, height)]
+        separator = [is_punctuation(mask, height) for _, mask in masks]
+        kept = [(blob, mask) for (blob, mask), sep in zip(masks, separator) if not sep]
         if not kept:
             continue
-        punctuation = [(blob.box, mask) for blob, mask in masks if is_punctuation(mask, height)]
+        punctuation = [(blob.box, mask) for (blob, mask), sep in zip(masks, separator) if sep]
         found = _line_digits(kept, height, score_fn, counts=digits)
         if score_fn is not None:
             found = join_broken(found, height, score_fn, counts=digits)
