@@ -268,3 +268,16 @@ def test_draw_form_prints_each_box_where_its_region_says():
 def test_the_default_template_has_no_form_to_draw():
     with pytest.raises(TemplateError, match="no field has a region"):
         forms.draw_form(DEFAULT_TEMPLATE)
+
+
+def test_a_digit_cut_where_another_cut_read_nearly_as_well_needs_review():
+    from tinycnn.read import CUT_DOUBT, Digit
+
+    def problems(margin):
+        digits = [reading._digit_record(Digit(4, 0.99, (0, 0, 10, 20), 0, cut_margin=margin), 0, 0)]
+        return reading._reading_problems(digits, 1, 0.9)
+
+    assert problems(None) == [] and problems(CUT_DOUBT + 0.1) == []
+    assert problems(CUT_DOUBT - 0.1) == ["uncertain digit 1: 4, cut from touching digits where another cut read "
+                                         "nearly as well"]
+    assert reading._reading_problems([{"label": 4, "prob": 0.99, "alternatives": [], "box": [0, 0, 1, 1]}], 1, 0.9) == []

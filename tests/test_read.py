@@ -95,6 +95,18 @@ def test_min_confidence_marks_uncertain_digits(mnist_data, paper_model):
     assert read_digits(image, model=paper_model, min_confidence=1.01).uncertain
 
 
+def test_a_digit_cut_where_another_cut_read_nearly_as_well_is_uncertain():
+    from tinycnn.read import CUT_DOUBT, Digit, Reading
+
+    def reading(margin):
+        return Reading("x.png", [Digit(3, 0.99, (0, 0, 10, 20), 0, cut_margin=margin)])
+
+    assert not reading(None).uncertain  # kept whole without weighing cuts
+    assert not reading(CUT_DOUBT + 0.1).uncertain
+    assert reading(CUT_DOUBT - 0.1).uncertain and reading(CUT_DOUBT - 0.1).to_dict()["uncertain"]
+    assert reading(0.5).to_dict()["digits"][0]["cut_margin"] == 0.5
+
+
 def test_blank_page_has_no_digits(paper_model):
     assert read_digits(Image.new("L", (200, 100), 255), model=paper_model).digits == []
 

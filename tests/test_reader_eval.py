@@ -2,13 +2,14 @@
 
 Issue 3's targets are 93% whole-number and 98.5% digit accuracy; the reader is not there yet (see the
 README's evaluation table). These floors sit just below what it measures today, so that a change that
-makes reading worse fails here."""
+makes reading worse, or lets a wrong number through without a flag, fails here."""
 
 import json
 
 from script_loader import load_script
 
 NUMBER_FLOOR, DIGIT_FLOOR = 0.91, 0.975  # it measures 93.9% and 98.2% on these 98 images
+RIGHT_FLAGGED_CEILING = 0.25  # of the right numbers flagged uncertain: 16 of 92 (17%)
 
 
 def test_reader_accuracy_on_a_seeded_set(mnist_dir, tmp_path, capsys):
@@ -21,3 +22,7 @@ def test_reader_accuracy_on_a_seeded_set(mnist_dir, tmp_path, capsys):
     assert overall["images"] == 98 and overall["errors"] == 0
     assert overall["number_acc"] >= NUMBER_FLOOR
     assert overall["digit_acc"] >= DIGIT_FLOOR
+    # nothing wrong slips through unflagged here (one did, a touching number cut wrong, before close cuts were
+    # flagged), and flagging does not flood the review
+    assert overall["wrong_flagged"] == overall["wrong_numbers"]
+    assert overall["right_flagged"] <= RIGHT_FLAGGED_CEILING * overall["right_numbers"]

@@ -368,6 +368,29 @@ def test_candidate_cuts_find_where_two_zeros_touch():
     assert all(1 <= x < mask.shape[1] - 1 for x in cuts)
 
 
+def test_best_option_says_by_how_much_it_beat_the_next_number_of_pieces():
+    paths = {1: (-3.0, ["whole"]), 2: (-1.0, ["a", "b"]), 3: (-1.5, ["a", "b", "c"])}
+    assert seg.best_option(paths) == (["a", "b"], 0.5)
+    assert seg.best_option({1: (-2.0, ["whole"])}) == (["whole"], None)
+
+
+def test_the_pieces_of_a_blob_the_split_search_weighed_carry_its_margin():
+    gray, _ = render("00  1", spacing=-4)  # two touching 0s, and a lone 1 the search never weighs
+
+    def scorer(pieces):
+        return _prefers_digit_shapes(pieces)
+
+    found = seg.segment(gray, score_fn=scorer)
+    assert len(found.segments) == 3
+    zeros, one = found.segments[:2], found.segments[2]
+    blob = found.ink[:, : zeros[1].box[0] + zeros[1].box[2] + 1]
+    blob = blob[seg._ink_slices(blob)]
+    options = seg.cut_options(blob, scorer, found.digit_height, 0.6 * found.digit_height)
+    scores = sorted((score for score, _ in options.values()), reverse=True)
+    assert zeros[0].cut_margin == zeros[1].cut_margin == pytest.approx(scores[0] - scores[1], abs=0.5)
+    assert zeros[0].cut_margin > 0 and one.cut_margin is None
+
+
 def test_split_blob_keeps_the_split_the_scorer_likes():
     mask = _touching_zeros()
     assert seg.looks_like_several(mask.shape[1], mask.shape[0], typical_width=mask.shape[0] * 0.6)

@@ -7,9 +7,10 @@
 
 `read_digits(image_or_path)` returns a `Reading` with the text, one string per
 line, and every digit's box, probability and runner-up labels. A digit whose
-probability is below `min_confidence` is *uncertain*: one wrong digit is a
-wrong mark, so the command says so (on stderr, or in --json) and `--strict`
-turns it into exit code 3.
+probability is below `min_confidence`, or that was cut from touching digits
+where another cut read nearly as well (`CUT_DOUBT`), is *uncertain*: one wrong
+digit is a wrong mark, so the command says so (on stderr, or in --json) and
+`--strict` turns it into exit code 3.
 
 The default model is the reading model shipped in tinycnn/weights: four networks
 trained on augmented digits with an 11th class, "not a digit" (seeds 0-3, the last
@@ -41,6 +42,11 @@ PAPER_MODEL = "paper_cnn.npz"
 # numbers through unflagged (lower) and sending right ones to review (higher); measure it on
 # your own images with scripts/eval_reader.py --uncertain-report.
 MIN_CONFIDENCE = 0.9
+# A digit cut from touching digits is uncertain too when the split search's choice won by less
+# than this (in log-score, see segment.best_option): another number of pieces read nearly as well.
+# Chosen on the development set: 3 of its 6 wrong numbers that no probability flagged are caught,
+# for 9 of its 538 right ones flagged too (1.0: 1 for 7; 3.0: 3 for 12).
+CUT_DOUBT = 2.0
 # The split search counts a reading model's "not a digit" share 4 more times: with it, 150 images of
 # touching digits (make_digit_strings.py --conditions touching --seed 2) read 34.0% -> 40.7%, the
 # evaluation set 90.2% -> 90.9%, the development set 88.3% -> 88.8% (8: 40.0%, 90.7%, 88.7%).
@@ -68,6 +74,12 @@ class Digit:
     line: int
     alternatives: list = field(default_factory=list)  # [(label, prob), ...], most likely first
     gap_before: bool = False  # a word gap separates it from the digit before it
+    cut_margin: float = None  # cut from touching digits: the split search's lead (segment.Segment)
+
+    @property
+    def close_cut(self):
+        """Cut from touching digits where another number of pieces read nearly as well (CUT_DOUBT)."""
+        return self.cut_margin is not None and self.cut_margin < CUT_DOUBT
 
 
 @dataclass
@@ -94,7 +106,7 @@ class Reading:
 
     @property
     def uncertain_digits(self):
-        return [digit for digit in self.digits if digit.prob < self.min_confidence]
+        return [digit for digit in self.digits if digit.prob < self.min_confidence or digit.close_cut]
 
     @property
     def uncertain(self):
@@ -192,7 +204,8 @@ def read_digits(image, model=None, min_confidence=MIN_CONFIDENCE, method="auto",
             read.append(Digit(
                 label=int(ranked[0]), prob=round(float(p[ranked[0]]), 4), box=_scaled_box(seg.box, factor, gray.shape),
                 line=int(seg.line), gap_before=bool(seg.gap_before),
-                alternatives=[(int(k), round(float(p[k]), 4)) for k in ranked[1:1 + ALTERNATIVES]]))
+                alternatives=[(int(k), round(float(p[k]), 4)) for k in ranked[1:1 + ALTERNATIVES]],
+                cut_margin=None if seg.cut_margin is None else round(float(seg.cut_margin), 3)))
     return Reading(file=name, digits=read, min_confidence=min_confidence)
 
 
@@ -253,8 +266,9 @@ def _boxes_path(boxes, image, several):
 def _report_uncertain(reading, prefix):
     for digit in reading.uncertain_digits:
         others = ", ".join(f"{label} ({prob:.2f})" for label, prob in digit.alternatives[:2])
+        close = "; cut from touching digits, another cut read nearly as well" if digit.close_cut else ""
         print(f"{prefix}uncertain digit on line {digit.line + 1} at x={digit.box[0]}: read {digit.label} "
-              f"(p={digit.prob:.2f}), else {others}", file=sys.stderr)
+              f"(p={digit.prob:.2f}), else {others}{close}", file=sys.stderr)
 
 
 def _digit_count(text):

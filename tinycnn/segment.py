@@ -203,6 +203,9 @@ class Segment:
     mask: np.ndarray  # (h, w) bool: this digit's ink only, other blobs excluded
     line: int  # 0 for the top line
     gap_before: bool = False  # a word gap separates it from the digit before it
+    # for a digit of a blob the split search weighed: how much more surely (log-score) that blob
+    # reads as the pieces chosen than as the next best number of pieces; None if nothing was weighed
+    cut_margin: float = None
 
 
 @dataclass
@@ -1094,7 +1097,14 @@ def best_cuts(mask, n=None, score_fn=None, digit_height=None, typical_width=None
         by_count = {count: value for count, value in by_count.items() if count == n}
     if not by_count:
         return best_cuts(mask, n, None, digit_height, typical_width)
-    return by_count[max(by_count, key=lambda count: by_count[count][0])][1]
+    return best_option(by_count)[0]
+
+
+def best_option(by_count):
+    """The cut paths of the best of `cut_options`, and by how much its score beats the next best
+    number of pieces (None when there is no other)."""
+    ranked = sorted(by_count.values(), key=lambda option: option[0], reverse=True)
+    return ranked[0][1], (ranked[0][0] - ranked[1][0] if len(ranked) > 1 else None)
 
 
 def cut_options(mask, score_fn, digit_height, typical_width):
@@ -1349,13 +1359,13 @@ def segment(gray, method="auto", score_fn=None, digits=None):
         if not kept:
             continue
         punctuation = [(blob.box, mask) for (blob, mask), sep in zip(masks, separator) if sep]
-        found = _line_digits(kept, height, score_fn, counts=digits)
+        found, margins = _line_digits(kept, height, score_fn, counts=digits)
         if score_fn is not None:
             found = join_broken(found, height, score_fn, counts=digits)
             found, punctuation = attach_bars(found, punctuation, height, score_fn)
         line_index = segments[-1].line + 1 if segments else 0
         gaps = word_gaps([box for box, _ in found], height, [box for box, _ in punctuation])
-        segments.extend(Segment(box, mask, line_index, gap) for (box, mask), gap in zip(found, gaps))
+        segments.extend(Segment(box, mask, line_index, gap, margins.get(box)) for (box, mask), gap in zip(found, gaps))
     return Segmentation(ink, segments, digit_height)
 
 
@@ -1379,6 +1389,8 @@ def _line_digits(kept, height, score_fn, counts=None):
     or is doubtful (its score under log SURE_DIGIT) and the scorer is not
     sure (ONE_DIGIT) that it is one digit. counts: (low, high) digits wanted
     in the line; fewer than low are cut again by `split_to_count`.
+    Returns the pairs and {box: cut margin} for the pieces of blobs the split
+    search weighed (see `best_option`).
     """
     median_width = float(np.median([blob.w for blob, _ in kept]))
     typical_width = typical_digit_width([blob.w for blob, _ in kept], height)
@@ -1387,20 +1399,25 @@ def _line_digits(kept, height, score_fn, counts=None):
         wide = [i for i, (blob, _) in enumerate(kept) if blob.w >= PAIR_WIDTH * height]
         for i, score in zip(wide, score_fn([kept[i][1] for i in wide]) if wide else []):
             scores[i] = float(score)
-    digits = []
+    digits, margins = [], {}
     for (blob, mask), score in zip(kept, scores):
         several = looks_like_several(blob.w, height, median_width)
         if score_fn is not None:
             several = blob.w > WIDEST_DIGIT * height or (
                 (several or score < np.log(SURE_DIGIT)) and score < np.log(ONE_DIGIT) and blob.w >= PAIR_WIDTH * height)
-        if several:
-            paths = best_cuts(mask, score_fn=score_fn, digit_height=height, typical_width=typical_width)
-            digits.extend(_pieces(blob, mask, paths))
-        else:
+        if not several:
             digits.append((blob.box, mask))
+        elif score_fn is None:
+            digits.extend(_pieces(blob, mask, best_cuts(mask, digit_height=height, typical_width=typical_width)))
+        else:
+            paths, margin = best_option(cut_options(mask, score_fn, height, typical_width))
+            pieces = _pieces(blob, mask, paths)
+            digits.extend(pieces)
+            margins.update((box, margin) for box, _ in pieces)
     if counts and score_fn is not None and len(digits) < counts[0]:
-        digits = split_to_count(kept, height, score_fn, typical_width, counts) or digits
-    return digits
+        held = split_to_count(kept, height, score_fn, typical_width, counts)
+        digits, margins = (held, {}) if held else (digits, margins)
+    return digits, margins
 
 
 def split_to_count(kept, height, score_fn, typical_width, counts):

@@ -22,7 +22,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from .. import imageio, segment
-from ..read import MIN_CONFIDENCE, read_digits
+from ..read import CUT_DOUBT, MIN_CONFIDENCE, read_digits
 from .forms import MARGIN, digit_counts, rule_problems
 from .records import FieldReading, Sheet
 
@@ -233,6 +233,9 @@ def _reading_problems(digits, lines, min_confidence):
     for position, digit in enumerate(digits, start=1):
         if digit["prob"] < min_confidence:
             problems.append(f"uncertain digit {position}: {digit['label']} (p={digit['prob']:.2f})")
+        elif digit.get("cut_margin") is not None and digit["cut_margin"] < CUT_DOUBT:
+            problems.append(f"uncertain digit {position}: {digit['label']}, cut from touching digits "
+                            f"where another cut read nearly as well")
     return problems
 
 
@@ -240,7 +243,7 @@ def _digit_record(digit, dx, dy):
     """A read.Digit as stored: label, probability, runner-ups and its box on the page."""
     x, y, w, h = digit.box
     return {"label": digit.label, "prob": digit.prob, "alternatives": [list(a) for a in digit.alternatives],
-            "box": [x + dx, y + dy, w, h]}
+            "box": [x + dx, y + dy, w, h], "cut_margin": digit.cut_margin}
 
 
 def _field_reading(field, digits, lines, min_confidence, more_problems=()):
