@@ -280,4 +280,5 @@ def test_a_digit_cut_where_another_cut_read_nearly_as_well_needs_review():
     assert problems(None) == [] and problems(CUT_DOUBT + 0.1) == []
     assert problems(CUT_DOUBT - 0.1) == ["uncertain digit 1: 4, cut from touching digits where another cut read "
                                          "nearly as well"]
-    assert reading._reading_problems([{"label": 4, "prob": 0.99, "alternatives": [], "box": [0, 0, 1, 1]}], 1, 0.9) == []
+    stored_before = {"label": 4, "prob": 0.99, "alternatives": [], "box": [0, 0, 1, 1]}  # a row without cut_margin
+    assert reading._reading_problems([stored_before], 1, 0.9) == []

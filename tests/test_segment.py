@@ -376,16 +376,12 @@ def test_best_option_says_by_how_much_it_beat_the_next_number_of_pieces():
 
 def test_the_pieces_of_a_blob_the_split_search_weighed_carry_its_margin():
     gray, _ = render("00  1", spacing=-4)  # two touching 0s, and a lone 1 the search never weighs
-
-    def scorer(pieces):
-        return _prefers_digit_shapes(pieces)
-
-    found = seg.segment(gray, score_fn=scorer)
+    found = seg.segment(gray, score_fn=_prefers_digit_shapes)
     assert len(found.segments) == 3
     zeros, one = found.segments[:2], found.segments[2]
     blob = found.ink[:, : zeros[1].box[0] + zeros[1].box[2] + 1]
     blob = blob[seg._ink_slices(blob)]
-    options = seg.cut_options(blob, scorer, found.digit_height, 0.6 * found.digit_height)
+    options = seg.cut_options(blob, _prefers_digit_shapes, found.digit_height, 0.6 * found.digit_height)
     scores = sorted((score for score, _ in options.values()), reverse=True)
     assert zeros[0].cut_margin == zeros[1].cut_margin == pytest.approx(scores[0] - scores[1], abs=0.5)
     assert zeros[0].cut_margin > 0 and one.cut_margin is None

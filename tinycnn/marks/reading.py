@@ -235,7 +235,7 @@ def _reading_problems(digits, lines, min_confidence):
             problems.append(f"uncertain digit {position}: {digit['label']} (p={digit['prob']:.2f})")
         elif digit.get("cut_margin") is not None and digit["cut_margin"] < CUT_DOUBT:
             problems.append(f"uncertain digit {position}: {digit['label']}, cut from touching digits "
-                            f"where another cut read nearly as well")
+                            "where another cut read nearly as well")
     return problems
 
 
