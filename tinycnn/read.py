@@ -43,7 +43,7 @@ PAPER_MODEL = "paper_cnn.npz"
 # your own images with scripts/eval_reader.py --uncertain-report.
 MIN_CONFIDENCE = 0.9
 # A digit cut from touching digits is uncertain too when the split search's choice won by less
-# than this (in log-score, see segment.best_option): another number of pieces read nearly as well.
+# than this (in log-score, see split.best_option): another number of pieces read nearly as well.
 # Chosen on the development set: 3 of its 6 wrong numbers that no probability flagged are caught,
 # for 9 of its 538 right ones flagged too (1.0: 1 for 7; 3.0: 3 for 12).
 CUT_DOUBT = 2.0
