@@ -26,6 +26,7 @@ near-equal pieces as its width suggests. Sizes are in digit heights, as in segme
 import numpy as np
 from scipy import ndimage as ndi
 
+# Widths and heights in line heights (the height of the line's digits).
 DIGIT_ASPECT = 0.7  # median width/height of an MNIST digit
 SEVERAL_DIGITS_WIDTH = 1.2  # 99% of MNIST digits are narrower than 1.25 heights
 SEVERAL_TYPICAL = 1.6  # two touching digits are at least 1.6 times as wide as one...
