@@ -1033,7 +1033,7 @@ def segment(gray, method="auto", score_fn=None, digits=None):
     """Find the digits in a grayscale image (H, W) in [0, 1]; returns a Segmentation.
 
     method: how to binarize ("auto", "otsu" or "adaptive").
-    score_fn: optional scorer used to split touching digits (see `best_cuts`);
+    score_fn: optional scorer used to split touching digits (see `split.best_cuts`);
     the reader passes the classifier's confidence, so this module needs no model.
     digits: (low, high), the number of digits each line should hold, if known
     (with a scorer: a line found with fewer is split further, with more joined
@@ -1098,7 +1098,7 @@ def _line_digits(kept, height, score_fn, counts=None):
     sure (ONE_DIGIT) that it is one digit. counts: (low, high) digits wanted
     in the line; fewer than low are cut again by `split_to_count`.
     Returns the pairs and {box: cut margin} for the pieces of blobs the split
-    search weighed (see `best_option`).
+    search weighed (see `split.best_option`).
     """
     median_width = float(np.median([blob.w for blob, _ in kept]))
     typical_width = typical_digit_width([blob.w for blob, _ in kept], height)
