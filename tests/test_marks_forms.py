@@ -278,7 +278,7 @@ def test_a_digit_cut_where_another_cut_read_nearly_as_well_needs_review():
         return reading._reading_problems(digits, 1, 0.9)
 
     assert problems(None) == [] and problems(CUT_DOUBT + 0.1) == []
-    assert problems(CUT_DOUBT - 0.1) == ["uncertain digit 1: 4, cut from touching digits where another cut read "
-                                         "nearly as well"]
+    close = "uncertain digit 1: 4, cut from touching digits where another cut read nearly as well"
+    assert problems(CUT_DOUBT - 0.1) == [close]
     stored_before = {"label": 4, "prob": 0.99, "alternatives": [], "box": [0, 0, 1, 1]}  # a row without cut_margin
     assert reading._reading_problems([stored_before], 1, 0.9) == []
