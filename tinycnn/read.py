@@ -47,6 +47,7 @@ MIN_CONFIDENCE = 0.9
 # Chosen on the development set: 3 of its 6 wrong numbers that no probability flagged are caught,
 # for 9 of its 538 right ones flagged too (1.0: 1 for 7; 3.0: 3 for 12).
 CUT_DOUBT = 2.0
+CLOSE_CUT = "cut from touching digits where another cut read nearly as well"
 # The split search counts a reading model's "not a digit" share 4 more times: with it, 150 images of
 # touching digits (make_digit_strings.py --conditions touching --seed 2) read 34.0% -> 40.7%, the
 # evaluation set 90.2% -> 90.9%, the development set 88.3% -> 88.8% (8: 40.0%, 90.7%, 88.7%).
@@ -64,6 +65,11 @@ PREVIEW_SIDE = 400
 WORK_DIGIT_HEIGHT = 32
 
 
+def is_close_cut(cut_margin):
+    """True for a digit the split search cut with a lead under CUT_DOUBT (None: not weighed)."""
+    return cut_margin is not None and cut_margin < CUT_DOUBT
+
+
 @dataclass
 class Digit:
     """One digit read: its label and probability, where it is, and what else it might be."""
@@ -79,7 +85,7 @@ class Digit:
     @property
     def close_cut(self):
         """Cut from touching digits where another number of pieces read nearly as well (CUT_DOUBT)."""
-        return self.cut_margin is not None and self.cut_margin < CUT_DOUBT
+        return is_close_cut(self.cut_margin)
 
 
 @dataclass
@@ -266,7 +272,7 @@ def _boxes_path(boxes, image, several):
 def _report_uncertain(reading, prefix):
     for digit in reading.uncertain_digits:
         others = ", ".join(f"{label} ({prob:.2f})" for label, prob in digit.alternatives[:2])
-        close = "; cut from touching digits, another cut read nearly as well" if digit.close_cut else ""
+        close = f"; {CLOSE_CUT}" if digit.close_cut else ""
         print(f"{prefix}uncertain digit on line {digit.line + 1} at x={digit.box[0]}: read {digit.label} "
               f"(p={digit.prob:.2f}), else {others}{close}", file=sys.stderr)
 

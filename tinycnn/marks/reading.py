@@ -22,7 +22,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from .. import imageio, segment
-from ..read import CUT_DOUBT, MIN_CONFIDENCE, read_digits
+from ..read import CLOSE_CUT, MIN_CONFIDENCE, is_close_cut, read_digits
 from .forms import MARGIN, digit_counts, rule_problems
 from .records import FieldReading, Sheet
 
@@ -233,9 +233,8 @@ def _reading_problems(digits, lines, min_confidence):
     for position, digit in enumerate(digits, start=1):
         if digit["prob"] < min_confidence:
             problems.append(f"uncertain digit {position}: {digit['label']} (p={digit['prob']:.2f})")
-        elif digit.get("cut_margin") is not None and digit["cut_margin"] < CUT_DOUBT:
-            problems.append(f"uncertain digit {position}: {digit['label']}, cut from touching digits "
-                            "where another cut read nearly as well")
+        elif is_close_cut(digit.get("cut_margin")):  # rows stored before cut margins have none
+            problems.append(f"uncertain digit {position}: {digit['label']}, {CLOSE_CUT}")
     return problems
 
 
