@@ -5,14 +5,13 @@ import numpy as np
 import pytest
 
 from test_segment import H, _prefers_digit_shapes, render
-from tinycnn import segment as seg
-from tinycnn import split
+from tinycnn import split, threshold
 
 
 def _touching_zeros():
     """Two 0s drawn so that they touch: one blob."""
     gray, _ = render("00", spacing=-4)
-    mask = seg.binarize(gray)
+    mask = threshold.binarize(gray)
     return mask[split._ink_slices(mask)]
 
 
@@ -53,7 +52,7 @@ def test_split_blob_without_a_scorer_cuts_by_width():
 
 def test_a_single_digit_is_not_flagged_as_several():
     gray, _ = render("4")
-    mask = seg.binarize(gray)
+    mask = threshold.binarize(gray)
     h, w = mask[split._ink_slices(mask)].shape
     assert not split.looks_like_several(w, h)
 
@@ -122,7 +121,7 @@ def test_the_split_search_does_not_cut_a_short_part_off_a_digit():
 
 def test_a_long_run_of_touching_digits_is_split_in_one_scoring_call():
     gray, _ = render("00000", spacing=-2)  # one blob of five touching zeros, each 0.6 heights wide
-    mask = seg.binarize(gray)
+    mask = threshold.binarize(gray)
     mask = mask[split._ink_slices(mask)]
     calls = []
 

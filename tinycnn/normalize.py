@@ -28,7 +28,8 @@ from PIL import Image
 from scipy import ndimage as ndi
 
 from .imageio import load_grayscale
-from .segment import Segment, binarize
+from .segment import Segment
+from .threshold import binarize
 
 MNIST_SIZE = 28  # the field
 DIGIT_SIZE = 20  # MNIST scaled each digit to fit a 20x20 box

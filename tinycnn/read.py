@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage as ndi
 
-from . import imageio, normalize, segment
+from . import imageio, normalize, segment, threshold
 from .model import Ensemble, ModelFileError, load_model, load_models
 from .normalize import batch_to_mnist
 
@@ -229,7 +229,7 @@ def working_scale(gray, method="auto"):
         preview = max(gray.shape) / side
         if preview <= 1.0:
             break
-        ink = segment.binarize(imageio.shrink(gray, preview), method)
+        ink = threshold.binarize(imageio.shrink(gray, preview), method)
         if ink.any():
             return max(1.0, segment.rough_digit_height(ink) * preview / WORK_DIGIT_HEIGHT)
     return 1.0

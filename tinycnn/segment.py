@@ -10,9 +10,10 @@ The steps, one small function each:
 1. binarize        gray -> ink mask (True = ink), dark-on-light or light-on-dark;
                    a median filter first if the photo is noisy; Otsu's global
                    threshold, or "adaptive": divide out uneven lighting first;
-                   chalk's broken strokes are closed
+                   chalk's broken strokes are closed (threshold.py)
 2. remove_lines    ruled lines, underlines and the borders of printed boxes
-                   (not a digit's own long stroke: a 2's base, a wide 7's bar)
+                   (not a digit's own long stroke: a 2's base, a wide 7's bar),
+                   once the digit height is known (ruling.py)
 3. components      8-connected blobs of ink; erase circles drawn round the
                    number (keeping the digits they touch), drop the ticks of
                    a printed comb, specks and junk at the border
@@ -40,51 +41,12 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage as ndi
 
+from .ruling import MAX_BRIDGE, erase_lines, long_runs, longest_line, remove_lines
 from .split import (DIGIT_ASPECT, MAX_PIECE_WIDTH, best_cuts, best_option, best_paths, cut_options,
                     looks_like_several, split_boxes, typical_digit_width)
+from .threshold import binarize, close_chalk, ink_is_light
 
-# --- binarize -------------------------------------------------------------
-# Ink and paper must differ by a tenth of the full scale, or the image is blank.
-MIN_INK_CONTRAST = 0.1
-# The paper estimate uses a window of a quarter of the image's shorter side
-# (at least 15 px): far wider than any pen stroke, so strokes vanish from it.
-BACKGROUND_WINDOW_FRACTION = 0.25
-MIN_BACKGROUND_WINDOW = 15
-# Ink is at least 4 noise standard deviations darker than the paper; at 4
-# sigma, Gaussian noise gives 3 false pixels in 100,000, which the speck filter removes.
-PAPER_NOISE = 4.0
-# Pixel noise is averaged over 5x5 before the paper estimate, whose max filter
-# would otherwise pick the brightest noise and overestimate the paper.
-DENOISE_WINDOW = 5
-# Photos of low light or from cheap sensors carry pixel noise and salt-and-pepper
-# specks. Above a noise level of 0.03 of the full scale (see `noise_level`;
-# clean scans measure under 0.022) the image is median-filtered before
-# thresholding, which wipes out lone noisy pixels. Below it the filter is
-# skipped: it would also erase a 1-px hairline.
-NOISY = 0.03
-DENOISE_MEDIAN = 3
-# "auto" switches to adaptive when the paper's brightness varies by more than
-# 20% (5th vs 95th percentile); mild vignetting stays below that.
-UNEVEN_LIGHTING = 0.2
-
-# --- lines and boxes (in digit heights) -----------------------------------
-# 95% of MNIST digits are at most 1.1 times as wide as tall, so a straight
-# horizontal run of 1.2 heights is a ruled line, not a digit's bar.
-H_LINE_LENGTH = 1.2
-# But a run under 2 heights that grows out of one digit-tall blob, one of its ends within the blob's columns
-# (0.1 heights of slack) and the other at most a height past them, is that digit's own stroke: a 2's long
-# base, a wide 7's bar. (An underline under one digit reaches past it at both ends.)
-STROKE_LENGTH = 2.0
-STROKE_SLACK = 0.1
-STROKE_REACH = 1.0
-# A "1" is about one digit height; vertical lines must be clearly longer...
-V_LINE_LENGTH = 1.5
-# ...unless they join two horizontal lines at both ends: the sides of a box.
-BOX_SIDE_LENGTH = 0.8
-SIDE_THICKER = 1.5  # ...and are about as thick as each other
-# Strokes are bridged across lines up to 0.3 digit heights thick; anything
-# thicker is a filled shape (a shadow, a smudge), not a ruled line.
-MAX_BRIDGE = 0.3
+# --- the digit height (in digit heights) ------------------------------------
 # Before the digit height is known, ruled lines are runs across 80% of the
 # image; they count if they are at least 3 digit heights long (a tight crop's
 # "7" has a bar across the whole image, but it is not 3 digits long).
@@ -229,274 +191,7 @@ class _Blob:
         return np.isin(labels[self.y : self.bottom, self.x : self.right], list(self.labels))
 
 
-# --- 1. binarize ----------------------------------------------------------
-
-
-def otsu_threshold(gray, bins=256):
-    """Otsu's threshold: the level that best splits the histogram into two classes.
-
-    For every cut it computes the between-class variance w0*w1*(m0 - m1)**2,
-    written with cumulative sums as (mT*w0 - mu0)**2 / (w0*(1 - w0)), and
-    keeps the best. gray: array of any shape. Pixels below the returned level
-    form the dark class.
-    """
-    low, high = float(gray.min()), float(gray.max())
-    if low == high:
-        return low
-    hist, edges = np.histogram(gray.astype(np.float64), bins=bins, range=(low, high))  # float32 cannot split a tiny range 256 ways
-    p = hist / hist.sum()
-    centres = (edges[:-1] + edges[1:]) / 2
-    w0 = np.cumsum(p)  # weight of the dark class for a cut after each bin
-    mu0 = np.cumsum(p * centres)  # its first moment
-    with np.errstate(divide="ignore", invalid="ignore"):
-        between = (mu0[-1] * w0 - mu0) ** 2 / (w0 * (1.0 - w0))
-    between = between[:-1]  # cutting after the last bin leaves no light class
-    ties = np.flatnonzero(between == np.nanmax(between))  # empty bins between the classes tie
-    return float(edges[ties[len(ties) // 2] + 1])  # so cut in the middle of the gap
-
-
-def ink_is_light(gray):
-    """True when the ink is lighter than the paper (chalk, negatives, MNIST itself).
-
-    Ink is the rare extreme: subtract the local mean, and the ink makes a long
-    tail on its side of the histogram, while paper noise, light gradients and
-    the two sides of a shadow's edge roughly cancel. The sign of the third
-    moment (skewness) of that difference says which side the tail is on.
-    gray: (H, W).
-    """
-    local = ndi.uniform_filter(gray, size=_background_window(gray.shape))
-    difference = gray - local
-    return bool(np.mean(difference * difference * difference) > 0)  # ** 3 takes 100 times as long on float32
-
-
-def _background_window(shape):
-    """Width of the window for lighting estimates: much wider than a pen stroke."""
-    return max(MIN_BACKGROUND_WINDOW, round(BACKGROUND_WINDOW_FRACTION * min(shape)))
-
-
-def paper_background(gray):
-    """Brightness of the bare paper at each pixel, for dark ink. (H, W) -> (H, W).
-
-    A grey closing (max filter, then min filter) with a window much wider than
-    a pen stroke fills the strokes in but keeps the lighting, even the sharp
-    edge of a shadow, which a blur or a local mean would smear into a band.
-    """
-    size = _background_window(gray.shape)
-    return ndi.grey_closing(ndi.uniform_filter(gray, DENOISE_WINDOW), size=(size, size))
-
-
-def lighting_is_uneven(background):
-    """True when the paper's brightness varies by more than UNEVEN_LIGHTING."""
-    low, high = np.percentile(background, [5, 95])
-    return bool(high - low > UNEVEN_LIGHTING * high)
-
-
-def binarize(gray, method="auto"):
-    """Gray image (H, W) in [0, 1] -> ink mask (H, W) bool, True = ink, either polarity.
-
-    method: "otsu" (one global threshold), "adaptive" (divide by the paper's
-    estimated brightness first, for shadows and uneven light), or "auto"
-    (adaptive only when the paper's brightness is uneven).
-    """
-    if method not in ("auto", "otsu", "adaptive"):
-        raise ValueError(f"method must be 'auto', 'otsu' or 'adaptive', got {method!r}")
-    gray = denoise(np.asarray(gray, dtype=np.float32))
-    if ink_is_light(gray):
-        gray = 1.0 - gray  # from here on the ink is dark
-    if method != "otsu":
-        background = paper_background(gray)
-        if method == "adaptive" or lighting_is_uneven(background):
-            gray = gray / np.maximum(background, 1 / 255)  # paper ~1 everywhere, ink a fraction of it
-    return _dark_class(gray)
-
-
-def _robust_std(values):
-    """The standard deviation of the bulk of `values`, from their MAD (outliers such as ink do not count)."""
-    return float(1.4826 * np.median(np.abs(values - np.median(values))))
-
-
-def noise_level(gray):
-    """Robust standard deviation of the pixel noise of gray (H, W).
-
-    Neighbouring pixels differ by sqrt(2) noise standard deviations, and only
-    at the few edges of strokes by more, so the MAD of the differences along
-    the rows gives the noise; it takes a tenth of the time of a median filter.
-    """
-    if gray.shape[1] < 2:
-        return 0.0  # one column: no neighbours to compare
-    return _robust_std(np.diff(gray, axis=1)) / np.sqrt(2.0)
-
-
-def denoise(gray):
-    """gray (H, W), median-filtered if its pixel noise is above NOISY, else unchanged."""
-    return ndi.median_filter(gray, DENOISE_MEDIAN) if noise_level(gray) > NOISY else gray
-
-
-def close_chalk(ink):
-    """Close the 1-px breaks in light strokes on a dark board. ink: (H, W) bool -> (H, W) bool.
-
-    Chalk leaves grains, not a solid line, so its strokes break into pieces
-    that would be read as digits of their own; a 3x3 closing joins them. Pen
-    ink is left alone: there it could join digits that nearly touch.
-    """
-    return ndi.binary_closing(ink, structure=np.ones((3, 3), dtype=bool)) | ink  # | ink: the closing drops edge pixels
-
-
-def _dark_class(gray):
-    """Pixels below Otsu's threshold, or none if the two classes barely differ (blank paper).
-
-    With very little ink (one number on a page), Otsu may cut the paper's own
-    noise in two; so the threshold is also kept PAPER_NOISE below the paper
-    level, in robust standard deviations (the median is the paper: ink is rare).
-    The noise is what a local mean takes away, so that slow changes of the
-    lighting across the page do not count as noise.
-    """
-    paper = np.median(gray)
-    noise = _robust_std(gray - ndi.uniform_filter(gray, DENOISE_WINDOW))
-    dark = gray < min(otsu_threshold(gray), paper - PAPER_NOISE * noise)
-    if not dark.any() or gray[~dark].mean() - gray[dark].mean() < MIN_INK_CONTRAST:
-        return np.zeros(gray.shape, dtype=bool)
-    return dark
-
-
-# --- 2. lines and boxes ---------------------------------------------------
-
-
-def remove_lines(ink, digit_height):
-    """Erase ruled lines, underlines and printed box borders, keeping strokes that cross them.
-
-    Lines are straight runs much longer than a digit (a morphological opening
-    with a long thin line). Where a digit stroke crosses a line, the pixels
-    with ink on both sides are given back.
-    ink: (H, W) bool; digit_height in pixels. Returns a new (H, W) bool mask.
-    """
-    rows = _long_runs(ink, round(H_LINE_LENGTH * digit_height), axis=1)
-    cols = _long_runs(ink, round(V_LINE_LENGTH * digit_height), axis=0)
-    cols |= _box_sides(ink & ~rows, rows, digit_height)
-    rows &= ~_digit_strokes(ink & ~(rows | cols), rows, digit_height)
-    return _erase(ink, rows, cols, drift=1, widest=round(MAX_BRIDGE * digit_height))
-
-
-def _digit_strokes(rest, rows, digit_height):
-    """The horizontal runs (rows) that are a digit's own stroke, not a line: shorter than STROKE_LENGTH
-    heights, touching just one blob of the rest of the ink at least half a digit tall (and no other
-    over a quarter: the slivers of its own fringe may touch it), one end within STROKE_SLACK of that
-    blob's side and the other at most STROKE_REACH heights past its columns. rest: the ink without
-    the lines; all (H, W) bool; returns (H, W) bool."""
-    eight = np.ones((3, 3), dtype=bool)
-    run_labels, count = ndi.label(rows, structure=eight)
-    runs = ndi.find_objects(run_labels)
-    short = [index for index, (_, xs) in enumerate(runs, start=1) if xs.stop - xs.start < STROKE_LENGTH * digit_height]
-    strokes = np.zeros(count + 1, dtype=bool)
-    if not short:  # most images: no lines at all, or only long ones
-        return strokes[run_labels]
-    rest_labels, _ = ndi.label(rest, structure=eight)
-    rest_boxes = ndi.find_objects(rest_labels)
-    slack = STROKE_SLACK * digit_height
-    for index in short:
-        ys, xs = runs[index - 1]
-        around = (slice(max(ys.start - 1, 0), ys.stop + 1), slice(max(xs.start - 1, 0), xs.stop + 1))
-        grown = ndi.binary_dilation(run_labels[around] == index, structure=eight)
-        touched = [rest_boxes[label - 1] for label in np.unique(rest_labels[around][grown]) if label]
-        heights = [blob_ys.stop - blob_ys.start for blob_ys, _ in touched]
-        tall = [blob_xs for (_, blob_xs), h in zip(touched, heights) if h >= 0.5 * digit_height]
-        if len(tall) != 1 or any(0.25 * digit_height <= h < 0.5 * digit_height for h in heights):
-            continue
-        blob_xs = tall[0]
-        before, after = blob_xs.start - xs.start, xs.stop - blob_xs.stop  # how far it reaches past the blob
-        strokes[index] = min(before, after) <= slack and max(before, after) <= STROKE_REACH * digit_height
-    return strokes[run_labels]
-
-
-def _erase(ink, rows, cols, drift, widest):
-    """ink minus the horizontal (rows) and vertical (cols) lines found by _long_runs(..., drift).
-
-    Strokes are bridged across the erased band (the line, and `drift` px on
-    either side) where it is at most `widest` px thick.
-    """
-    kept = ink & ~(rows | cols)
-    kept |= rows & _bridge(kept, min(_thickness(rows, axis=0) + 2 * drift, widest), axis=0)
-    kept |= cols & _bridge(kept, min(_thickness(cols, axis=1) + 2 * drift, widest), axis=1)
-    return kept
-
-
-def rough_digit_height(ink):
-    """The digit height before line removal, which needs it. ink: (H, W) bool.
-
-    The blobs of raw ink usually give it. But ruled lines can join all the
-    digits into one blob; so also look with the runs across most of the image
-    (PAGE_LINE of it, allowing some skew) erased, and believe that view if
-    what it erased were lines at least LONG_LINE digit heights long.
-    """
-    height, width = ink.shape
-    plain = estimate_digit_height(components(ink)[1], ink.shape)
-    drift = min(height, width) // 60  # about 1 degree over the page
-    rows = _long_runs(ink, round(PAGE_LINE * width), axis=1, drift=drift)
-    cols = _long_runs(ink, round(PAGE_LINE * height), axis=0, drift=drift)
-    erased = _erase(ink, rows, cols, drift, widest=round(MAX_BRIDGE * plain))
-    without = estimate_digit_height(components(erased)[1], ink.shape)
-    longest = max(_longest(rows, axis=1), _longest(cols, axis=0))
-    return without if longest >= LONG_LINE * without else plain
-
-
-def _longest(lines, axis):
-    """The greatest extent along `axis` of the connected pieces of `lines` (0 if none)."""
-    extents = [where[axis].stop - where[axis].start for where in ndi.find_objects(ndi.label(lines)[0])]
-    return max(extents, default=0)
-
-
-def _long_runs(ink, length, axis, drift=1):
-    """Ink in straight runs at least `length` long along `axis` (1 = horizontal).
-
-    This is a binary opening with a line `length` long: a minimum filter keeps
-    the centres of runs that long, a maximum filter grows them back to whole
-    runs (1-D filters take the same time for any length). The ink is first
-    smeared `drift` px across the runs, so a slightly skewed line still forms
-    long runs and its antialiased fringe goes with it.
-    """
-    length = length | 1  # odd, so the line is centred on its pixel
-    smeared = ndi.maximum_filter1d(ink.view(np.uint8), 2 * drift + 1, axis=1 - axis)
-    centres = ndi.minimum_filter1d(smeared, length, axis=axis, mode="constant")
-    return ndi.maximum_filter1d(centres, length, axis=axis, mode="constant").astype(bool) & ink
-
-
-def _box_sides(ink, rows, digit_height):
-    """Vertical runs that reach a horizontal line at both ends: the sides of printed boxes.
-
-    A "1" written from a box's top to its bottom reaches both too, but a pen is
-    thicker than the print: a run more than SIDE_THICKER times as thick as the
-    thinnest side (and 1 px more) is a digit's stroke."""
-    sides = _long_runs(ink, round(BOX_SIDE_LENGTH * digit_height), axis=0)
-    near_rows = ndi.binary_dilation(rows, iterations=2)
-    labels, count = ndi.label(sides)
-    keep = np.zeros(count + 1, dtype=bool)
-    widths = np.zeros(count + 1)
-    for index, where in enumerate(ndi.find_objects(labels), start=1):
-        run = labels[where] == index
-        touching = near_rows[where] & run
-        keep[index] = touching[0].any() and touching[-1].any()  # top row and bottom row
-        widths[index] = np.median(run.sum(axis=1))
-    if keep.any():
-        thinnest = widths[keep].min()
-        keep &= widths <= max(SIDE_THICKER * thinnest, thinnest + 1)
-    return keep[labels]
-
-
-def _thickness(lines, axis):
-    """Median thickness of the lines, counted across them (axis 0 for horizontal lines)."""
-    counts = lines.sum(axis=axis)
-    counts = counts[counts > 0]
-    return int(np.median(counts)) if counts.size else 0
-
-
-def _bridge(ink, gap, axis):
-    """Where `ink` continues on both sides of a gap up to `gap` px wide along `axis` (0 = vertical)."""
-    length = 2 * (gap // 2) + 3  # odd, and at least gap + 2
-    shape = (length, 1) if axis == 0 else (1, length)
-    return ndi.binary_closing(ink, structure=np.ones(shape, dtype=bool))
-
-
-# --- 3. components ----------------------------------------------------------
+# --- 3. components (1 and 2: threshold.py, ruling.py) ---------------------
 
 
 def components(ink):
@@ -527,6 +222,25 @@ def estimate_digit_height(blobs, shape):
     order = np.argsort(heights)
     cumulative = np.cumsum(np.array([b.area for b in shaped])[order])
     return float(heights[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
+
+
+def rough_digit_height(ink):
+    """The digit height before line removal, which needs it. ink: (H, W) bool.
+
+    The blobs of raw ink usually give it. But ruled lines can join all the
+    digits into one blob; so also look with the runs across most of the image
+    (PAGE_LINE of it, allowing some skew) erased, and believe that view if
+    what it erased were lines at least LONG_LINE digit heights long.
+    """
+    height, width = ink.shape
+    plain = estimate_digit_height(components(ink)[1], ink.shape)
+    drift = min(height, width) // 60  # about 1 degree over the page
+    rows = long_runs(ink, round(PAGE_LINE * width), axis=1, drift=drift)
+    cols = long_runs(ink, round(PAGE_LINE * height), axis=0, drift=drift)
+    erased = erase_lines(ink, rows, cols, drift, widest=round(MAX_BRIDGE * plain))
+    without = estimate_digit_height(components(erased)[1], ink.shape)
+    longest = max(longest_line(rows, axis=1), longest_line(cols, axis=0))
+    return without if longest >= LONG_LINE * without else plain
 
 
 def enclosures(blobs):

@@ -21,7 +21,7 @@ import math
 import numpy as np
 from scipy import ndimage as ndi
 
-from .. import imageio, segment
+from .. import imageio, threshold
 from ..read import CLOSE_CUT, MIN_CONFIDENCE, is_close_cut, read_digits
 from .forms import MARGIN, digit_counts, rule_problems
 from .records import FieldReading, Sheet
@@ -121,7 +121,7 @@ def skew_angle(ink):
 
 def straighten(gray):
     """Turn a crop (H, W) so that its printed lines are level again; the reader removes level lines best."""
-    angle = skew_angle(segment.binarize(gray, "adaptive"))
+    angle = skew_angle(threshold.binarize(gray, "adaptive"))
     return ndi.rotate(gray, angle, reshape=False, order=1, mode="nearest") if angle else gray
 
 
@@ -133,7 +133,7 @@ def erase_box(gray, band):
     The sides are looked for only within `band` px of the crop's left and right ends, where
     the template says the box's sides are.
     """
-    ink = segment.binarize(gray, "adaptive")  # a shadow's dark side would look like ink to a single threshold
+    ink = threshold.binarize(gray, "adaptive")  # a shadow's dark side would look like ink to a single threshold
     edges = np.flatnonzero(ink.mean(axis=1) >= EDGE_FILL)
     inside = ink[edges[0]:edges[-1] + 1] if edges.size >= 2 else ink
     # a side leaning by a pixel or two (perspective) still fills a 5-px wide column
@@ -143,7 +143,7 @@ def erase_box(gray, band):
     frame[edges] = True
     frame[:, sides] = True
     frame = ndi.binary_dilation(frame, iterations=2)  # the blurred fringe of the printed line too
-    return np.where(frame, segment.paper_background(gray), gray)
+    return np.where(frame, threshold.paper_background(gray), gray)
 
 
 # --- reading and checking ------------------------------------------------------------------------
@@ -217,7 +217,7 @@ def unread_ink(gray, boxes):
     """
     if not boxes:
         return 0
-    unexplained = segment.binarize(gray)
+    unexplained = threshold.binarize(gray)
     for x, y, w, h in boxes:
         unexplained[y:y + h, x:x + w] = False
     labels, _ = ndi.label(unexplained, structure=np.ones((3, 3), dtype=bool))
