@@ -9,7 +9,7 @@ from PIL import Image
 from tinycnn import read
 from tinycnn.read import main, read_digits
 
-from test_segment import render
+from drawing import render
 
 
 def pick_digits(mnist_data, text, start=0):

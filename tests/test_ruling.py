@@ -3,7 +3,7 @@
 import numpy as np
 from PIL import Image, ImageDraw
 
-from test_segment import STROKE, H, assert_finds, render
+from drawing import STROKE, H, assert_finds, render
 from tinycnn import ruling, threshold
 from tinycnn import segment as seg
 

@@ -7,95 +7,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image, ImageDraw
 
+from drawing import STROKE, H, assert_finds, glyph, iou, prefers_digit_shapes, render
 from tinycnn import segment as seg
 from tinycnn import split, threshold
-
-H = 40  # digit height used by the drawings
-STROKE = 5
-
-
-def _glyph(draw, char, x, y, h, stroke):
-    """Draw one character with its top-left corner at (x, y); return its advance width."""
-    w = int(0.6 * h)
-
-    def line(*points):
-        draw.line(points, fill=0, width=stroke)
-
-    if char == "1":
-        line((x + w // 2, y), (x + w // 2, y + h))
-    elif char == "l":  # a "1" leaning 15 degrees, as in slanted handwriting
-        line((x + w // 2 + round(0.27 * h), y), (x + w // 2, y + h))
-    elif char == "7":
-        line((x, y), (x + w, y))
-        line((x + w, y), (x + w // 3, y + h))
-    elif char == "0":
-        draw.ellipse((x, y, x + w, y + h), outline=0, width=stroke)
-    elif char == "4":
-        line((x + 2 * w // 3, y), (x, y + 2 * h // 3))
-        line((x, y + 2 * h // 3), (x + w, y + 2 * h // 3))
-        line((x + 2 * w // 3, y), (x + 2 * w // 3, y + h))
-    elif char in "5SB":  # "S": a 5 whose top bar is not joined to the rest; "B": drawn apart, reaching past it
-        gap = h // 6 if char in "SB" else 0
-        start, end = {"5": (0, w), "S": (stroke, w), "B": (w // 2 + 6, w + 14)}[char]
-        line((x + start, y), (x + end, y))
-        line((x, y + gap), (x, y + h // 2))
-        draw.arc((x - w // 4, y + h // 3, x + w, y + h), -130, 140, fill=0, width=stroke)
-        return end
-    elif char == ".":
-        draw.ellipse((x, y + h - 6, x + 6, y + h), fill=0)
-        return 8
-    elif char == ",":
-        line((x + 4, y + h - 5), (x, y + h + 4))
-        return 8
-    elif char == "-":
-        line((x, y + h // 2), (x + w, y + h // 2))
-    elif char == "=":
-        line((x, y + 2 * h // 5), (x + w, y + 2 * h // 5))
-        line((x, y + 3 * h // 5), (x + w, y + 3 * h // 5))
-    elif char == "/":  # reaching above and below the digits, as a handwritten slash does
-        line((x, y + h + h // 8), (x + w, y - h // 8))
-    elif char != " ":
-        raise ValueError(char)
-    return w
-
-
-def render(text, h=H, stroke=STROKE, size=(420, 200), origin=(20, 30), spacing=10, word=40):
-    """Black digits on white paper as (H, W) float32 in [0, 1], plus the digits' boxes.
-
-    Characters: 0 1 4 5 7, l (slanted 1), S and B (5s with a detached bar), . , - = /,
-    space (a word gap of `word` px) and newline. Boxes are (x0, y0, x1, y1).
-    """
-    image = Image.new("L", size, 255)
-    draw = ImageDraw.Draw(image)
-    x, y = origin
-    boxes = []
-    for char in text:
-        if char == "\n":
-            x, y = origin[0], y + int(1.8 * h)
-        elif char == " ":
-            x += word
-        else:
-            advance = _glyph(draw, char, x, y, h, stroke)
-            if char.isdigit() or char in "lSB":
-                boxes.append((x, y, x + advance, y + h))
-            x += advance + spacing
-    return np.asarray(image, dtype=np.float32) / 255.0, boxes
-
-
-def centres(result):
-    """(cx, cy) of every segment's box, in reading order."""
-    return [(x + w / 2, y + h / 2) for x, y, w, h in (s.box for s in result.segments)]
-
-
-def assert_finds(result, boxes):
-    """One segment per drawn digit, in order, each centred inside its drawn box."""
-    assert len(result.segments) == len(boxes), [s.box for s in result.segments]
-    for (cx, cy), (x0, y0, x1, y1) in zip(centres(result), boxes):
-        assert x0 - 3 <= cx <= x1 + 3 and y0 - 3 <= cy <= y1 + 3
-
-
-def iou(a, b):
-    return (a & b).sum() / (a | b).sum()
 
 
 # --- components -----------------------------------------------------------
@@ -227,20 +141,14 @@ def test_segment_masks_hold_only_their_own_ink():
 # --- touching digits (the split search itself: test_split.py) -------------
 
 
-def _prefers_digit_shapes(pieces):
-    """A stand-in for the classifier: one log-score per piece, highest for pieces shaped like
-    a digit (w/h near 0.7) or a 1 (a bar one pen stroke wide)."""
-    return [0.0 if p.shape[1] <= STROKE + 1 else -4.0 * abs(p.shape[1] / p.shape[0] - 0.7) for p in pieces]
-
-
 def test_the_pieces_of_a_blob_the_split_search_weighed_carry_its_margin():
     gray, _ = render("00  1", spacing=-4)  # two touching 0s, and a lone 1 the search never weighs
-    found = seg.segment(gray, score_fn=_prefers_digit_shapes)
+    found = seg.segment(gray, score_fn=prefers_digit_shapes)
     assert len(found.segments) == 3
     zeros, one = found.segments[:2], found.segments[2]
     blob = found.ink[:, : zeros[1].box[0] + zeros[1].box[2] + 1]
     blob = blob[split._ink_slices(blob)]
-    options = split.cut_options(blob, _prefers_digit_shapes, found.digit_height, 0.6 * found.digit_height)
+    options = split.cut_options(blob, prefers_digit_shapes, found.digit_height, 0.6 * found.digit_height)
     scores = sorted((score for score, _ in options.values()), reverse=True)
     assert zeros[0].cut_margin == zeros[1].cut_margin == pytest.approx(scores[0] - scores[1], abs=0.5)
     assert zeros[0].cut_margin > 0 and one.cut_margin is None
@@ -248,7 +156,7 @@ def test_the_pieces_of_a_blob_the_split_search_weighed_carry_its_margin():
 
 def test_segment_splits_touching_digits():
     gray, boxes = render("100", spacing=-4)
-    for score_fn in (None, _prefers_digit_shapes):
+    for score_fn in (None, prefers_digit_shapes):
         assert_finds(seg.segment(gray, score_fn=score_fn), boxes)
 
 
@@ -423,7 +331,7 @@ def test_a_tilted_line_stays_one_line():
     boxes = []
     for k, char in enumerate("704147"):  # each digit 9 px lower: 1.1 digit heights over the line
         x, y = 20 + 40 * k, 30 + 9 * k
-        boxes.append((x, y, x + _glyph(draw, char, x, y, H, STROKE), y + H))
+        boxes.append((x, y, x + glyph(draw, char, x, y, H, STROKE), y + H))
     result = seg.segment(np.asarray(image, dtype=np.float32) / 255)
     assert_finds(result, boxes)
     assert {s.line for s in result.segments} == {0}

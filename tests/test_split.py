@@ -4,7 +4,7 @@ priors say of a piece, and which cut wins with a stand-in for the classifier."""
 import numpy as np
 import pytest
 
-from test_segment import H, _prefers_digit_shapes, render
+from drawing import H, prefers_digit_shapes, render
 from tinycnn import split, threshold
 
 
@@ -32,7 +32,7 @@ def test_best_option_says_by_how_much_it_beat_the_next_number_of_pieces():
 def test_split_blob_keeps_the_split_the_scorer_likes():
     mask = _touching_zeros()
     assert split.looks_like_several(mask.shape[1], mask.shape[0], typical_width=mask.shape[0] * 0.6)
-    pieces = split.split_blob(mask, score_fn=_prefers_digit_shapes)
+    pieces = split.split_blob(mask, score_fn=prefers_digit_shapes)
     assert len(pieces) == 2
     assert abs(pieces[0].shape[1] - pieces[1].shape[1]) <= 4
     calls = []

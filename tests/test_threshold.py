@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from test_segment import assert_finds, iou, render
+from drawing import assert_finds, iou, render
 from tinycnn import segment as seg
 from tinycnn import threshold
 
