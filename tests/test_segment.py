@@ -154,6 +154,13 @@ def test_the_pieces_of_a_blob_the_split_search_weighed_carry_its_margin():
     assert zeros[0].cut_margin > 0 and one.cut_margin is None
 
 
+def test_a_digit_rebuilt_from_weighed_pieces_keeps_their_closest_margin():
+    margins = {(10, 5, 8, 20): 3.0, (18, 5, 8, 20): 0.4, (40, 5, 10, 20): None, (60, 5, 10, 20): 1.5}
+    boxes = [(10, 0, 16, 25), (40, 5, 10, 20), (60, 5, 10, 20), (80, 5, 10, 20)]  # the first two joined, a bar above
+    assert seg.carried_margins(margins, boxes) == {
+        (10, 0, 16, 25): 0.4, (40, 5, 10, 20): None, (60, 5, 10, 20): 1.5, (80, 5, 10, 20): None}
+
+
 def test_segment_splits_touching_digits():
     gray, boxes = render("100", spacing=-4)
     for score_fn in (None, prefers_digit_shapes):

@@ -787,8 +787,20 @@ def segment(gray, method="auto", score_fn=None, digits=None):
             found, punctuation = attach_bars(found, punctuation, height, score_fn)
         line_index = segments[-1].line + 1 if segments else 0
         gaps = word_gaps([box for box, _ in found], height, [box for box, _ in punctuation])
-        segments.extend(Segment(box, mask, line_index, gap, margins.get(box)) for (box, mask), gap in zip(found, gaps))
+        margins = carried_margins(margins, [box for box, _ in found])
+        segments.extend(Segment(box, mask, line_index, gap, margins[box]) for (box, mask), gap in zip(found, gaps))
     return Segmentation(ink, segments, digit_height)
+
+
+def carried_margins(margins, boxes):
+    """{box: cut margin} for each of `boxes`: the smallest margin of the weighed pieces inside it, or
+    None. A digit that join_broken or attach_bars made of pieces has a new box, but a close cut
+    that made one of its pieces is as doubtful as before."""
+    def inside(piece, box):
+        return (box[0] <= piece[0] and piece[0] + piece[2] <= box[0] + box[2]
+                and box[1] <= piece[1] and piece[1] + piece[3] <= box[1] + box[3])
+    return {box: min((m for piece, m in margins.items() if m is not None and inside(piece, box)), default=None)
+            for box in boxes}
 
 
 def _count_range(digits):
