@@ -167,6 +167,16 @@ def test_a_line_of_a_plain_page_is_held_to_its_rule_too(mnist_data):
     assert code.text == "8163" and any("only when held to the field's rule" in p for p in code.problems)
 
 
+def test_a_line_of_a_plain_page_with_a_stroke_left_out_as_a_slash_is_a_problem():
+    from drawing import render
+    from tinycnn.read import SLASH
+    gray, _ = render("104\n7/0")
+    template = parse_template({"fields": {"roll": {"line": 0}, "marks": {"line": 1}}}, "plain")
+    roll, marks = reading.read_fields(gray, template, shipped_model("paper_cnn.npz"))
+    assert marks.text == "70" and SLASH in marks.problems
+    assert SLASH not in roll.problems
+
+
 def test_a_reading_held_to_the_rule_must_read_every_digit_as_one(mnist_data):
     class Unsure:  # a classifier that reads nothing as any digit: 0.09 each, the rest "not a digit"
         def predict(self, x):

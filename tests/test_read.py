@@ -84,7 +84,7 @@ def test_light_on_dark_reads_the_same(mnist_data, paper_model):
 
 def test_to_dict_is_the_json_form(mnist_data, paper_model):
     data = read_digits(number_image(pick_digits(mnist_data, "58")), model=paper_model).to_dict()
-    assert set(data) == {"file", "text", "lines", "digits", "uncertain"}
+    assert set(data) == {"file", "text", "lines", "digits", "slashes", "uncertain"}
     assert set(data["digits"][0]) >= {"label", "prob", "box", "line", "alternatives"}
     json.dumps(data)
 
@@ -105,6 +105,22 @@ def test_a_digit_cut_where_another_cut_read_nearly_as_well_is_uncertain():
     assert not reading(CUT_DOUBT + 0.1).uncertain
     assert reading(CUT_DOUBT - 0.1).uncertain and reading(CUT_DOUBT - 0.1).to_dict()["uncertain"]
     assert reading(0.5).to_dict()["digits"][0]["cut_margin"] == 0.5
+
+
+def test_a_stroke_left_out_as_a_slash_makes_the_reading_uncertain(paper_model, tmp_path, capsys):
+    gray, _ = render("10/7")
+    path = tmp_path / "slash.png"
+    Image.fromarray((gray * 255).astype(np.uint8)).save(path)
+    reading = read_digits(path, model=paper_model, min_confidence=0.0)
+    assert reading.text == "107" and reading.uncertain  # every digit sure: the slash alone makes it uncertain
+    (box, line), = reading.slashes
+    assert line == 0 and reading.digits[1].box[0] < box[0] < reading.digits[2].box[0]
+    assert reading.to_dict()["slashes"] == [{"box": list(box), "line": 0}]
+    gray, _ = render("107")
+    assert not read_digits(gray, model=paper_model, min_confidence=0.0).slashes
+    paper = str(read.resources.files("tinycnn") / "weights" / read.PAPER_MODEL)
+    assert main([str(path), "--model", paper, "--min-confidence", "0", "--strict"]) == 3
+    assert read.SLASH in capsys.readouterr().err
 
 
 def test_blank_page_has_no_digits(paper_model):

@@ -46,6 +46,14 @@ def test_separators_are_removed_and_ones_kept(text):
     assert_finds(seg.segment(gray), boxes)
 
 
+def test_a_slash_left_out_is_kept_aside_with_its_line():
+    gray, _ = render("14\n7/0")
+    found = seg.segment(gray)
+    (slash,) = found.slashes
+    assert slash.line == 1 and found.segments[2].box[0] < slash.box[0] < found.segments[3].box[0]
+    assert seg.segment(render("14\n7.0-")[0]).slashes == []  # other separators are not kept
+
+
 def test_slanted_one_is_not_a_slash():
     gray, _ = render("l")
     mask = threshold.binarize(gray)

@@ -8,9 +8,10 @@
 `read_digits(image_or_path)` returns a `Reading` with the text, one string per
 line, and every digit's box, probability and runner-up labels. A digit whose
 probability is below `min_confidence`, or that was cut from touching digits
-where another cut read nearly as well (`CUT_DOUBT`), is *uncertain*: one wrong
-digit is a wrong mark, so the command says so (on stderr, or in --json) and
-`--strict` turns it into exit code 3.
+where another cut read nearly as well (`CUT_DOUBT`), is *uncertain*, and so is a
+reading that left out a stroke as "/" (a steep 1 looks the same): one wrong digit
+is a wrong mark, so the command says so (on stderr, or in --json) and `--strict`
+turns it into exit code 3.
 
 The default model is the reading model shipped in tinycnn/weights: four networks
 trained on augmented digits with an 11th class, "not a digit" (seeds 0-3, the last
@@ -48,6 +49,7 @@ MIN_CONFIDENCE = 0.9
 # for 9 of its 538 right ones flagged too (1.0: 1 for 7; 3.0: 3 for 12).
 CUT_DOUBT = 2.0
 CLOSE_CUT = "cut from touching digits where another cut read nearly as well"
+SLASH = "a stroke was read as '/' and left out; a 1 written steeply looks the same"
 # The split search counts a reading model's "not a digit" share 4 more times: with it, 150 images of
 # touching digits (make_digit_strings.py --conditions touching --seed 2) read 34.0% -> 40.7%, the
 # evaluation set 90.2% -> 90.9%, the development set 88.3% -> 88.8% (8: 40.0%, 90.7%, 88.7%).
@@ -95,6 +97,9 @@ class Reading:
     file: str
     digits: list  # of Digit, in reading order
     min_confidence: float = MIN_CONFIDENCE
+    # [(box, line)]: strokes beside the digits dropped as "/" (segment.Segmentation.slashes); a 1
+    # written steeply looks the same, so a reading with one is uncertain
+    slashes: list = field(default_factory=list)
 
     @property
     def lines(self):
@@ -116,12 +121,13 @@ class Reading:
 
     @property
     def uncertain(self):
-        return bool(self.uncertain_digits)
+        return bool(self.uncertain_digits or self.slashes)
 
     def to_dict(self):
         digits = [{**asdict(d), "box": list(d.box), "alternatives": [list(a) for a in d.alternatives]}
                   for d in self.digits]
-        return {"file": self.file, "text": self.text, "lines": self.lines, "digits": digits,
+        slashes = [{"box": list(box), "line": line} for box, line in self.slashes]
+        return {"file": self.file, "text": self.text, "lines": self.lines, "digits": digits, "slashes": slashes,
                 "uncertain": self.uncertain}
 
 
@@ -212,7 +218,8 @@ def read_digits(image, model=None, min_confidence=MIN_CONFIDENCE, method="auto",
                 line=int(seg.line), gap_before=bool(seg.gap_before),
                 alternatives=[(int(k), round(float(p[k]), 4)) for k in ranked[1:1 + ALTERNATIVES]],
                 cut_margin=None if seg.cut_margin is None else round(float(seg.cut_margin), 3)))
-    return Reading(file=name, digits=read, min_confidence=min_confidence)
+    slashes = [(_scaled_box(s.box, factor, gray.shape), int(s.line)) for s in found.slashes]
+    return Reading(file=name, digits=read, min_confidence=min_confidence, slashes=slashes)
 
 
 def working_scale(gray, method="auto"):
@@ -275,6 +282,8 @@ def _report_uncertain(reading, prefix):
         close = f"; {CLOSE_CUT}" if digit.close_cut else ""
         print(f"{prefix}uncertain digit on line {digit.line + 1} at x={digit.box[0]}: read {digit.label} "
               f"(p={digit.prob:.2f}), else {others}{close}", file=sys.stderr)
+    for box, line in reading.slashes:
+        print(f"{prefix}uncertain: on line {line + 1} at x={box[0]}, {SLASH}", file=sys.stderr)
 
 
 def _digit_count(text):
@@ -291,7 +300,7 @@ def _digit_count(text):
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m tinycnn.read", description="Print the handwritten number(s) read from each image.",
-        epilog="Exit codes: 0 read; 1 no digits found; 2 bad input or usage; 3 an uncertain digit under --strict. "
+        epilog="Exit codes: 0 read; 1 no digits found; 2 bad input or usage; 3 an uncertain reading under --strict. "
                "With several images the worst applies, in the order 2, 3, 1.")
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="photo or scan (PNG, JPEG, ...)")
     parser.add_argument("--json", action="store_true", help="print one JSON object per image")
@@ -302,7 +311,7 @@ def main(argv=None):
                              "given several times, their probabilities are averaged")
     parser.add_argument("--min-confidence", type=float, default=MIN_CONFIDENCE, metavar="P",
                         help=f"digits read with a probability below P are uncertain (default: {MIN_CONFIDENCE})")
-    parser.add_argument("--strict", action="store_true", help="exit with 3 when any digit is uncertain")
+    parser.add_argument("--strict", action="store_true", help="exit with 3 when any digit is uncertain, or a stroke was left out as '/'")
     parser.add_argument("--threshold", choices=("auto", "otsu", "adaptive"), default="auto",
                         help="how to separate ink from paper (default: auto)")
     parser.add_argument("--digits", type=_digit_count, metavar="N or LOW-HIGH",

@@ -23,7 +23,8 @@ The steps, one small function each:
                    following a wavy line; a comma that fell below its line,
                    and a 5's top bar drawn above it, are put back; lines of
                    edge junk alone are dropped
-6. in each line    drop punctuation (. , - = /), split blobs of touching
+6. in each line    drop punctuation (. , - = /; a dropped / is kept aside in
+                   `slashes`, as a steep 1 looks the same), split blobs of touching
                    digits (with a scorer: a search over curved cuts, all
                    pieces scored in one call: see split.py), join a digit's broken pieces,
                    both held to a known number of digits if one is given, and
@@ -35,7 +36,7 @@ Every size is measured in digit heights, so the same constants serve a
 40-pixel crop and a 4000-pixel page. Boxes are (x, y, w, h) in image pixels.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -148,6 +149,8 @@ class Segmentation:
     ink: np.ndarray  # (H, W) bool, after line removal
     segments: list  # of Segment, ordered by line, then x
     digit_height: float  # typical digit height in pixels
+    # strokes beside digits dropped as "/" (Segment, line as the digits'): a 1 written steeply looks the same
+    slashes: list = field(default_factory=list)
 
     def lines(self):
         """The segments grouped by line: a list of lists of Segment."""
@@ -594,7 +597,12 @@ def is_punctuation(mask, line_height):
         return True  # . and ,
     if is_dash(mask, line_height):
         return True  # - and =
-    return h >= SLASH_MIN_HEIGHT * line_height and _is_slanted_stroke(mask)
+    return is_slash(mask, line_height)
+
+
+def is_slash(mask, line_height):
+    """True for a / or \\: taller than the digits, straight, leaning well away from vertical."""
+    return mask.shape[0] >= SLASH_MIN_HEIGHT * line_height and _is_slanted_stroke(mask)
 
 
 def is_dash(mask, line_height):
@@ -771,7 +779,7 @@ def segment(gray, method="auto", score_fn=None, digits=None):
     blobs = [b for b in blobs if not is_border_junk(b, labels, ink.shape, digit_height)]
     blobs = merge_pieces(blobs, digit_height)
 
-    segments = []
+    segments, slashes = [], []
     lines = group_lines(blobs, line_slope(blobs, digit_height))
     for line in drop_edge_lines(attach_strays(lines, digit_height), ink.shape):
         height = line_height(line, digit_height)
@@ -789,7 +797,8 @@ def segment(gray, method="auto", score_fn=None, digits=None):
         gaps = word_gaps([box for box, _ in found], height, [box for box, _ in punctuation])
         margins = carried_margins(margins, [box for box, _ in found])
         segments.extend(Segment(box, mask, line_index, gap, margins[box]) for (box, mask), gap in zip(found, gaps))
-    return Segmentation(ink, segments, digit_height)
+        slashes.extend(Segment(box, mask, line_index) for box, mask in punctuation if is_slash(mask, height))
+    return Segmentation(ink, segments, digit_height, slashes)
 
 
 def carried_margins(margins, boxes):

@@ -9,8 +9,9 @@ For each boxed field:
 5. held_to_rule a reading that breaks the field's rule (digit count, range) is read again
                 held to each count of digits the rule allows (joining a broken digit, splitting
                 touching ones); the best reading that keeps the rule is stored, for review
-6. checks       every digit certain enough, one line of writing, no ink left unread,
-                the field's rule: anything else is a problem to review
+6. checks       every digit certain enough, one line of writing, no ink left unread
+                (on a plain page: no stroke left out as "/"), the field's rule: anything
+                else is a problem to review
 
 Fields given by "line" instead share one reading of the whole page; a line that breaks its
 field's rule is held to it as in step 5, the page read again.
@@ -22,7 +23,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from .. import imageio, threshold
-from ..read import CLOSE_CUT, MIN_CONFIDENCE, is_close_cut, read_digits
+from ..read import CLOSE_CUT, MIN_CONFIDENCE, SLASH, is_close_cut, read_digits
 from .forms import MARGIN, digit_counts, rule_problems
 from .records import FieldReading, Sheet
 
@@ -88,7 +89,8 @@ def _read_line(gray, page, field, expected_lines, model, min_confidence):
     found, held = held_to_rule(field, line_of(page),
                                lambda count: line_of(read_with_fallback(gray, model, min_confidence, count)))
     digits = [_digit_record(d, 0, 0) for d in found]
-    return _field_reading(field, digits, 1, min_confidence, extra + held)
+    slashes = [SLASH] if any(line == field.line for _, line in page.slashes) else []
+    return _field_reading(field, digits, 1, min_confidence, extra + held + slashes)
 
 
 # --- a box on the page: crop, straighten, erase -----------------------------------------------
