@@ -100,6 +100,14 @@ def test_a_piece_within_the_columns_of_another_may_reach_further_into_its_rows()
     assert not seg._pieces_of_one_digit(bowl, beside, digit_height=66)
 
 
+def test_a_stem_lifted_off_above_its_loop_is_merged_unless_it_is_far_above():
+    loop = seg._Blob(280, 40, 14, 13, frozenset({1}), 120)  # a 6 (evaluation set, 0510): its loop...
+    stem = seg._Blob(280, 17, 6, 11, frozenset({2}), 40)  # ...and its stem, 12 px = 0.35 heights above it
+    assert seg._pieces_of_one_digit(loop, stem, digit_height=34)
+    higher = seg._Blob(280, 12, 6, 11, frozenset({3}), 40)  # 0.5 heights above it
+    assert not seg._pieces_of_one_digit(loop, higher, digit_height=34)
+
+
 def test_stacked_digits_from_two_lines_are_not_merged():
     gray, boxes = render("7\n1", h=30)
     assert_finds(seg.segment(gray), boxes)
