@@ -89,8 +89,8 @@ def _read_line(gray, page, field, expected_lines, model, min_confidence):
     found, held = held_to_rule(field, line_of(page),
                                lambda count: line_of(read_with_fallback(gray, model, min_confidence, count)))
     digits = [_digit_record(d, 0, 0) for d in found]
-    slashes = [SLASH] if any(line == field.line for _, line in page.slashes) else []
-    return _field_reading(field, digits, 1, min_confidence, extra + held + slashes)
+    left_out = [SLASH] if any(line == field.line for _, line in page.slashes) else []
+    return _field_reading(field, digits, 1, min_confidence, extra + held + left_out)
 
 
 # --- a box on the page: crop, straighten, erase -----------------------------------------------
