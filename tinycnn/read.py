@@ -311,7 +311,8 @@ def main(argv=None):
                              "given several times, their probabilities are averaged")
     parser.add_argument("--min-confidence", type=float, default=MIN_CONFIDENCE, metavar="P",
                         help=f"digits read with a probability below P are uncertain (default: {MIN_CONFIDENCE})")
-    parser.add_argument("--strict", action="store_true", help="exit with 3 when any digit is uncertain, or a stroke was left out as '/'")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit with 3 when any digit is uncertain, or a stroke was left out as '/'")
     parser.add_argument("--threshold", choices=("auto", "otsu", "adaptive"), default="auto",
                         help="how to separate ink from paper (default: auto)")
     parser.add_argument("--digits", type=_digit_count, metavar="N or LOW-HIGH",

@@ -47,7 +47,7 @@ from .split import (DIGIT_ASPECT, MAX_PIECE_WIDTH, best_cuts, best_option, best_
                     looks_like_several, split_boxes, typical_digit_width)
 from .threshold import binarize, close_chalk, ink_is_light
 
-# --- the digit height (in digit heights) ------------------------------------
+# --- the digit height, found before line removal -----------------------------
 # Before the digit height is known, ruled lines are runs across 80% of the
 # image; they count if they are at least 3 digit heights long (a tight crop's
 # "7" has a bar across the whole image, but it is not 3 digits long).
@@ -79,10 +79,10 @@ TICK_HEIGHT = 0.75
 MERGE_X_OVERLAP = 0.5  # share half the narrower piece's columns
 MERGE_Y_OVERLAP = 0.3  # lie mostly above one another, not side by side...
 MERGE_INSIDE, MERGE_INSIDE_Y_OVERLAP = 0.9, 0.5  # ...or half so, when one lies within the other's columns (9 in 10)
-# At most 0.4 digit heights apart vertically: a 6 whose stem the pen lifted off 0.35 heights above its
-# loop lost its stem as a comma and was read as 0 (0.3; the development set: 538 -> 540 of 600 numbers,
-# one of them wrong without a flag; evaluation set 918 -> 919, 150 touching images and sheets unchanged;
-# 0.5 the same). Two lines of digits lie further apart than that.
+# At most 0.4 digit heights apart vertically. At 0.3, a 6 whose stem the pen lifted off 0.35 heights above
+# its loop lost its stem as a comma and was read as 0; at 0.4 (0.5: the same) the development set read
+# 538 -> 540 of 600 numbers (one had been wrong without a flag), the evaluation set 918 -> 919, 150
+# touching images and the sheets the same. Two lines of digits lie further apart than that.
 MERGE_Y_GAP = 0.4
 MERGE_MAX_HEIGHT = 1.5  # and together no taller than a digit can be (a slanted 4 beside it may be 1.5 times as tall)
 
