@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy import ndimage as ndi
 
 from drawing import assert_finds, iou, render
 from tinycnn import segment as seg
@@ -57,6 +58,16 @@ def test_adaptive_threshold_handles_a_gradient_and_a_shadow():
     adaptive = threshold.binarize(lit, "adaptive")
     assert iou(adaptive, truth) > 0.9  # ...dividing out the lighting works
     assert (threshold.binarize(lit, "auto") == adaptive).all()
+
+
+def test_the_black_of_a_hard_shadow_at_the_edge_is_not_ink():
+    gray, _ = render("1704", origin=(80, 30))
+    photo = gray * 0.75
+    photo[:, :40] = 0.05  # the near-black of a hard shadow along the left edge, wider than half the window
+    photo = ndi.uniform_filter(photo, 3) + np.random.default_rng(0).normal(0, 0.01, photo.shape)
+    ink = threshold.binarize(photo.astype(np.float32), "adaptive")
+    assert ink[:, :38].sum() < 50  # noise in the dark, magnified by dividing by the paper, is not ink (657 were)
+    assert (ink & (gray < 0.5)).sum() > 0.99 * (gray < 0.5).sum()  # the digits are
 
 
 def test_auto_uses_otsu_on_evenly_lit_paper():
