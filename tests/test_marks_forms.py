@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
+from drawing import render
 from tinycnn.marks import forms, reading
-from tinycnn.read import shipped_model
+from tinycnn.read import SLASH, shipped_model
 from tinycnn.marks.forms import DEFAULT_TEMPLATE, TemplateError, load_template, parse_template, rule_problems
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "form.json"
@@ -168,8 +169,6 @@ def test_a_line_of_a_plain_page_is_held_to_its_rule_too(mnist_data):
 
 
 def test_a_line_of_a_plain_page_with_a_stroke_left_out_as_a_slash_is_a_problem():
-    from drawing import render
-    from tinycnn.read import SLASH
     gray, _ = render("104\n7/0")
     template = parse_template({"fields": {"roll": {"line": 0}, "marks": {"line": 1}}}, "plain")
     roll, marks = reading.read_fields(gray, template, shipped_model("paper_cnn.npz"))
