@@ -107,6 +107,26 @@ def test_a_digit_cut_where_another_cut_read_nearly_as_well_is_uncertain():
     assert reading(0.5).to_dict()["digits"][0]["cut_margin"] == 0.5
 
 
+def test_the_boxes_picture_marks_in_red_what_the_reading_doubts(tmp_path):
+    from tinycnn.read import CUT_DOUBT, Digit, Reading, draw_boxes
+
+    image = tmp_path / "page.png"
+    Image.new("L", (200, 80), 255).save(image)
+    sure, close_cut = (Digit(1, 0.99, (20, 30, 20, 30), 0), Digit(7, 0.99, (70, 30, 20, 30), 0, cut_margin=CUT_DOUBT / 2))
+    reading = Reading(str(image), [sure, close_cut], slashes=[((140, 20, 20, 45), 0)])
+    draw_boxes(image, reading, tmp_path / "boxes.png")
+    with Image.open(tmp_path / "boxes.png") as drawn:
+        pixels = np.asarray(drawn).astype(int)
+    red, green = (220, 30, 30), (20, 160, 60)
+
+    def colours_of_left_side(x, y, h):
+        return {tuple(p) for p in pixels[y:y + h, x - 2]}
+
+    assert green in colours_of_left_side(20, 30, 30) and red not in colours_of_left_side(20, 30, 30)
+    assert red in colours_of_left_side(70, 30, 30)  # every digit sure, but cut where another cut read nearly as well
+    assert red in colours_of_left_side(140, 20, 45)  # the stroke left out as "/"
+
+
 def test_a_stroke_left_out_as_a_slash_makes_the_reading_uncertain(paper_model, tmp_path, capsys):
     gray, _ = render("10/7")
     path = tmp_path / "slash.png"

@@ -252,7 +252,7 @@ def _scaled_box(box, factor, shape):
 
 def draw_boxes(image_path, reading, out_path):
     """Save the image with a rectangle and the predicted digit on each segment (the paper's Figure 8):
-    green when sure, red when uncertain."""
+    green when sure, red when uncertain; a stroke left out as "/" gets a red rectangle and a "/"."""
     from PIL import Image, ImageDraw, ImageFont, ImageOps
 
     from .fileio import atomic_write
@@ -260,13 +260,14 @@ def draw_boxes(image_path, reading, out_path):
     with Image.open(image_path) as image:
         canvas = ImageOps.exif_transpose(image).convert("RGB")
     draw = ImageDraw.Draw(canvas)
-    for digit in reading.digits:
-        x, y, w, h = digit.box
-        colour = (220, 30, 30) if digit.prob < reading.min_confidence else (20, 160, 60)
+    uncertain = {id(digit) for digit in reading.uncertain_digits}
+    marks = [(digit.box, str(digit.label), id(digit) in uncertain) for digit in reading.digits]
+    for (x, y, w, h), label, doubtful in marks + [(box, "/", True) for box, _ in reading.slashes]:
+        colour = (220, 30, 30) if doubtful else (20, 160, 60)
         pen = max(2, round(h / 25))
         font = ImageFont.load_default(size=max(12, round(h * 0.45)))
         draw.rectangle([x - pen, y - pen, x + w + pen, y + h + pen], outline=colour, width=pen)
-        draw.text((x, y - pen), str(digit.label), fill=colour, font=font, anchor="lb")
+        draw.text((x, y - pen), label, fill=colour, font=font, anchor="lb")
     with atomic_write(out_path) as f:
         canvas.save(f, format="PNG")
 
