@@ -112,7 +112,8 @@ def test_the_boxes_picture_marks_in_red_what_the_reading_doubts(tmp_path):
 
     image = tmp_path / "page.png"
     Image.new("L", (200, 80), 255).save(image)
-    sure, close_cut = (Digit(1, 0.99, (20, 30, 20, 30), 0), Digit(7, 0.99, (70, 30, 20, 30), 0, cut_margin=CUT_DOUBT / 2))
+    sure = Digit(1, 0.99, (20, 30, 20, 30), 0)
+    close_cut = Digit(7, 0.99, (70, 30, 20, 30), 0, cut_margin=CUT_DOUBT / 2)
     reading = Reading(str(image), [sure, close_cut], slashes=[((140, 20, 20, 45), 0)])
     draw_boxes(image, reading, tmp_path / "boxes.png")
     with Image.open(tmp_path / "boxes.png") as drawn:

@@ -115,9 +115,13 @@ class Reading:
     def text(self):
         return "\n".join(self.lines)
 
+    def doubts(self, digit):
+        """True when `digit` is uncertain: read below min_confidence, or cut where another cut read nearly as well."""
+        return digit.prob < self.min_confidence or digit.close_cut
+
     @property
     def uncertain_digits(self):
-        return [digit for digit in self.digits if digit.prob < self.min_confidence or digit.close_cut]
+        return [digit for digit in self.digits if self.doubts(digit)]
 
     @property
     def uncertain(self):
@@ -260,8 +264,7 @@ def draw_boxes(image_path, reading, out_path):
     with Image.open(image_path) as image:
         canvas = ImageOps.exif_transpose(image).convert("RGB")
     draw = ImageDraw.Draw(canvas)
-    uncertain = {id(digit) for digit in reading.uncertain_digits}
-    marks = [(digit.box, str(digit.label), id(digit) in uncertain) for digit in reading.digits]
+    marks = [(digit.box, str(digit.label), reading.doubts(digit)) for digit in reading.digits]
     for (x, y, w, h), label, doubtful in marks + [(box, "/", True) for box, _ in reading.slashes]:
         colour = (220, 30, 30) if doubtful else (20, 160, 60)
         pen = max(2, round(h / 25))
