@@ -25,6 +25,17 @@ def test_specks_are_removed():
     assert_finds(seg.segment(noisy), boxes)
 
 
+def test_a_page_of_pixel_noise_holds_no_digits():
+    rng = np.random.default_rng(0)
+    gray = np.full((500, 400), 0.93, dtype=np.float32)
+    gray[rng.random(gray.shape) < 0.04] = 0.3  # thousands of blobs of 1 to 4 px
+    assert not seg.segment(gray).segments
+    specks = [seg._Blob(10 * i, 0, 4, 4, frozenset([i]), 12) for i in range(50)]
+    assert seg.remove_specks(specks, digit_height=4.0) == []  # however many, and however alike
+    digit = seg._Blob(600, 0, 3, seg.SPECK_PX, frozenset([99]), 12)  # a "1" 3 px wide is tall enough
+    assert seg.remove_specks([*specks, digit], digit_height=4.0) == [digit]
+
+
 def test_junk_at_the_border_is_removed():
     gray, boxes = render("1704", origin=(60, 60))
     gray[:, :25] = 0.1  # a dark band along the left edge: the table under the paper

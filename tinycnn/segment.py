@@ -60,6 +60,9 @@ RULE_SHAPE = 15.0
 
 # --- components (in digit heights, or in a typical digit's ink) -----------
 SPECK_AREA = 0.05  # less than 5% of a typical digit's ink is noise
+# Nor can a blob under 5 px both ways be a digit: MNIST's are 20 px tall, and noise on a blank page
+# thresholds into thousands of such blobs, each of which would be classified.
+SPECK_PX = 5
 BORDER_TALL = 1.8  # at the image edge, taller than this is a shadow or the paper's edge
 BORDER_WIDE = 5.0  # ... and wider than five digits
 BORDER_THIN = 0.05  # ... and a sliver this thin, longer than a digit
@@ -257,12 +260,16 @@ def enclosures(blobs):
     at least ENCLOSED_HEIGHT of its height (a speck inside a 0 does not count).
     Returns (outer blob, [the blobs it encloses]) pairs.
     """
-    def encloses(outer, inner):
-        return (inner is not outer and inner.h >= ENCLOSED_HEIGHT * outer.h
-                and outer.x <= inner.x and inner.right <= outer.right
-                and outer.y <= inner.y and inner.bottom <= outer.bottom)
-    pairs = [(outer, [inner for inner in blobs if encloses(outer, inner)]) for outer in blobs]
-    return [(outer, inside) for outer, inside in pairs if inside]
+    x, y, right, bottom, height = (np.array([getattr(b, edge) for b in blobs])
+                                   for edge in ("x", "y", "right", "bottom", "h"))
+    found = []
+    for i, outer in enumerate(blobs):  # each blob against all at once: noise can make thousands
+        inside = ((height >= ENCLOSED_HEIGHT * outer.h) & (outer.x <= x) & (right <= outer.right)
+                  & (outer.y <= y) & (bottom <= outer.bottom))
+        inside[i] = False
+        if inside.any():
+            found.append((outer, [blobs[j] for j in np.flatnonzero(inside)]))
+    return found
 
 
 def erase_loops(ink):
@@ -395,7 +402,9 @@ def is_tick(blob, labels, lines, digit_height):
 
 
 def remove_specks(blobs, digit_height):
-    """Drop blobs with less than SPECK_AREA of the ink of the median digit-sized blob."""
+    """Drop blobs under SPECK_PX px both ways, and blobs with less than SPECK_AREA of the ink of the
+    median digit-sized blob."""
+    blobs = [b for b in blobs if max(b.w, b.h) >= SPECK_PX]
     digit_areas = [b.area for b in blobs if b.h >= 0.5 * digit_height]  # digit-sized: half a digit tall
     if not digit_areas:
         return blobs
@@ -509,19 +518,21 @@ def group_lines(blobs, slope=0.0):
         drop = slope * (blob.x + blob.w / 2)
         return blob.y - drop, blob.bottom - drop
 
-    lines = []
+    lines, ends = [], []  # ends[i]: (top, bottom) of the right end of lines[i], kept up to date
     for blob in sorted(blobs, key=lambda b: (b.x, b.y)):
-        best, best_overlap = None, 0.0
         top, bottom = level(blob)
-        for line in lines:
-            line_top, line_bottom = _line_end(line, level)
-            overlap = min(line_bottom, bottom) - max(line_top, top)
-            if overlap >= LINE_OVERLAP * min(blob.h, line_bottom - line_top) and overlap > best_overlap:
-                best, best_overlap = line, overlap
+        best = None
+        if lines:  # all lines at once: a page of print has thousands of blobs and hundreds of lines
+            line_top, line_bottom = np.array(ends).T
+            overlap = np.minimum(line_bottom, bottom) - np.maximum(line_top, top)
+            overlap[(overlap < LINE_OVERLAP * np.minimum(blob.h, line_bottom - line_top)) | (overlap <= 0)] = -np.inf
+            best = int(np.argmax(overlap)) if np.isfinite(overlap).any() else None  # the first of equals
         if best is None:
             lines.append([blob])
+            ends.append(_line_end(lines[-1], level))
         else:
-            best.append(blob)
+            lines[best].append(blob)
+            ends[best] = _line_end(lines[best], level)
     lines.sort(key=lambda line: np.median([level(b)[0] for b in line]))
     return lines
 
