@@ -19,6 +19,17 @@ def test_augment_digit_gives_an_mnist_style_image_and_is_reproducible():
     np.testing.assert_array_equal(a, b)
 
 
+def test_touching_row_runs_the_digits_together_in_one_blob():
+    from scipy import ndimage as ndi
+    rng = np.random.default_rng(0)
+    masks = [augment.digit_mask(bar_digit(), 1, rng, 40) for _ in range(3)]
+    row = augment.touching_row(masks, rng)
+    widths = [m.any(axis=0).sum() for m in masks]
+    assert ndi.label(row, structure=np.ones((3, 3)))[1] == 1  # touching: one connected blob
+    assert max(widths) < row.shape[1] < sum(widths) + 3  # side by side, overlapping at most a little
+    assert row.sum() >= 0.9 * sum(m.sum() for m in masks)  # no digit hidden under another
+
+
 def test_render_scales_to_the_requested_height():
     image = augment.render(bar_digit(), 56, np.random.default_rng(0))
     rows = np.flatnonzero((image > 0.5).any(axis=1))

@@ -14,6 +14,9 @@ So every training example here takes the same road:
       -> bits of a neighbouring digit at an edge           (add_neighbour_bits)
       -> normalize.to_mnist                                (28x28, as the reader does)
 
+`touching_row` runs several such masks together into one blob, as fast writers join
+their digits: the row reader (tinycnn.rows) learns to read those whole.
+
 `not_a_digit` makes examples of the extra class 10: pieces of digits,
 punctuation, two digits run together or written side by side, scribbles. The reader uses that class
 to reject a bad segment or to prefer another way of splitting a blob.
@@ -214,10 +217,9 @@ def side_by_side(left, right, rng, max_overlap=0.12, max_gap=0.06):
     return out
 
 
-def augment_digit(digit, label, rng, neighbour=None, style_probability=0.3, neighbour_probability=0.15,
-                  restroke_probability=0.4):
-    """One source digit (ink image) -> a (28, 28) float32 training example, through the reader's normalisation."""
-    height = int(rng.integers(28, 90))
+def digit_mask(digit, label, rng, height, style_probability=0.3, restroke_probability=0.4):
+    """One source digit (ink image) -> a bool mask about `height` px tall, as the segmenter might cut
+    it out of a photo: turned, slanted, distorted, thresholded, redrawn with another pen, styled."""
     image = elastic(random_affine(render(digit, height, rng), rng), rng)
     mask = to_mask(image, rng)
     if not mask.any():
@@ -225,9 +227,46 @@ def augment_digit(digit, label, rng, neighbour=None, style_probability=0.3, neig
     mask = restroke(mask, rng) if rng.random() < restroke_probability else change_thickness(mask, rng)
     if rng.random() < style_probability:
         mask = add_style(mask, label, rng)
+    return mask
+
+
+def augment_digit(digit, label, rng, neighbour=None, style_probability=0.3, neighbour_probability=0.15,
+                  restroke_probability=0.4):
+    """One source digit (ink image) -> a (28, 28) float32 training example, through the reader's normalisation."""
+    height = int(rng.integers(28, 90))
+    mask = digit_mask(digit, label, rng, height, style_probability, restroke_probability)
     if neighbour is not None and rng.random() < neighbour_probability:
         mask = add_neighbour_bits(mask, to_mask(render(neighbour, height, rng), rng), rng)
     return to_mnist(mask)
+
+
+def touching_row(masks, rng, max_overlap=0.12):
+    """Digit masks -> one blob of them written touching, left to right, (h, w) bool.
+
+    Each digit starts clear of the ones before it and slides left until its ink
+    meets theirs (in the rows they share), then on by up to max_overlap of its
+    height, but never past the middle of the digit before it (a 1 would vanish).
+    The digits stand at random heights within the tallest.
+    """
+    masks = [m[slice(*_ink_box(m)[:2]), slice(*_ink_box(m)[2:])] for m in masks]
+    height, width = max(m.shape[0] for m in masks), sum(m.shape[1] for m in masks)
+    row = np.zeros((height, width), dtype=bool)
+    end = previous_middle = 0  # the blob's width so far; the middle column of the last digit
+    for mask in masks:
+        top = int(rng.integers(0, height - mask.shape[0] + 1))
+        placed = np.zeros_like(row)
+        placed[top:top + mask.shape[0], end:end + mask.shape[1]] = mask
+        shared = placed.any(axis=1) & row.any(axis=1)
+        shift = 0
+        if shared.any():
+            last_ink = width - 1 - np.argmax(row[:, ::-1], axis=1)
+            gap = int((np.argmax(placed, axis=1) - last_ink)[shared].min()) - 1
+            overlap = round(rng.uniform(0, max_overlap) * mask.shape[0])
+            shift = min(gap + overlap, end - previous_middle)
+        row |= np.roll(placed, -shift, axis=1)
+        previous_middle = end - shift + mask.shape[1] // 2
+        end = max(end, end - shift + mask.shape[1])
+    return row[:, :end]
 
 
 def not_a_digit(digits, rng):
