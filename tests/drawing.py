@@ -1,6 +1,6 @@
 """Small drawn images for the segmentation tests: digits drawn with straight strokes and arcs, the
-boxes they were drawn in, and a stand-in for the classifier. Used by test_segment, test_split,
-test_threshold, test_ruling and test_read."""
+boxes they were drawn in, and stand-ins for the classifier and the row reader. Used by test_segment,
+test_split, test_threshold, test_ruling, test_rows and test_read."""
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -97,3 +97,19 @@ def prefers_digit_shapes(pieces):
     """A stand-in for the classifier: one log-score per piece, highest for pieces shaped like
     a digit (w/h near 0.7) or a 1 (a bar one pen stroke wide)."""
     return [0.0 if p.shape[1] <= STROKE + 1 else -4.0 * abs(p.shape[1] / p.shape[0] - 0.7) for p in pieces]
+
+
+class RowReaderSaying:
+    """A stand-in for the row reader (tinycnn.rows): its forward gives these logits (22, 11) for every
+    row, as (N, 1, 22, 11)."""
+
+    def __init__(self, logits):
+        self.logits = np.asarray(logits, dtype=float)
+
+    def forward(self, x):
+        return np.repeat(self.logits[None, None], len(x), axis=0)
+
+
+def saying(columns, sureness=8.0):
+    """Row-reader logits (22, 11) whose columns say `columns` (a digit, or 10 for blank), `sureness` apart."""
+    return sureness * np.eye(11)[columns]

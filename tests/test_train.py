@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from tinycnn import load_model
+from tinycnn.datasets import mnist
 from tinycnn.train import main, prepare_images
 
 
@@ -55,3 +56,24 @@ def test_train_reader_evaluates_saved_models_averaged(mnist_data, capsys):
     assert [row.split(" | ")[0] for row in rows] == ["| mnist_test", "| mnist_test_through_reader", "| usps_held_aside"]
     expected = train_reader.digit_accuracy(ensemble, prepare_images(x_test[:200]), y_test[:200])
     assert scores["mnist_test"] == expected and rows[0].endswith(f"| {100 * expected:.2f}% |")
+
+
+def test_train_row_reader_end_to_end(mnist_dir, tmp_path, capsys):
+    from script_loader import load_script
+    from tinycnn.rows import ROW_HEIGHT, ROW_WIDTH
+
+    train_row_reader = load_script("train_row_reader")
+    (x_train, y_train), _ = mnist.load_data(mnist_dir, download=False)
+    one, _ = train_row_reader.make_rows(x_train[:50], y_train[:50], 6, seed=3, workers=1, chunk=4)
+    two, strings = train_row_reader.make_rows(x_train[:50], y_train[:50], 6, seed=3, workers=2, chunk=4)
+    assert one.shape == (6, ROW_HEIGHT, ROW_WIDTH) and (one == two).all()  # the same rows however many workers
+    assert all(1 <= len(s) <= 6 for s in strings)
+    out = tmp_path / "rows.npz"
+    assert train_row_reader.main(["--rows", "64", "--held-aside", "8", "--epochs", "2", "--workers", "1",
+                                  "--data-dir", str(mnist_dir), "--seed", "5", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    losses = [float(line.split("CTC loss ")[1].split()[0]) for line in printed.splitlines() if "CTC loss" in line]
+    assert len(losses) == 2 and losses[1] < losses[0]  # it learns
+    model = load_model(out)
+    assert model.metadata["seed"] == 5 and model.metadata["command"].startswith("python scripts/train_row_reader.py")
+    assert "rows held aside read exactly" in printed

@@ -1,0 +1,120 @@
+"""Train the row reader (tinycnn/rows.py) with CTC on rows of touching augmented MNIST training digits.
+
+    python scripts/train_row_reader.py --seed 0 --out tinycnn/weights/row_reader.npz
+
+Each row holds 1 to 6 training digits (never the MNIST test digits), each augmented as for the
+reading model (augment.digit_mask: turned, slanted, distorted, thresholded, redrawn with another pen)
+and run together until they touch or overlap a little (augment.touching_row), then normalised as the
+reader does (rows.row_input). The rows are made once, before training; --held-aside of them (1,000)
+are kept out of training to measure how many rows the network reads exactly. Saves the model with its command, seed and
+numbers in its metadata.
+"""
+
+import argparse
+import multiprocessing
+import shlex
+import sys
+import time
+
+import numpy as np
+
+from tinycnn import Adam
+from tinycnn.augment import digit_mask, touching_row
+from tinycnn.ctc import best_path, ctc_loss
+from tinycnn.datasets import mnist
+from tinycnn.rows import logits_of, row_cnn, row_input
+
+DIGITS_PER_ROW = (1, 2, 3, 4, 5, 6)
+ROW_SHARES = (0.08, 0.27, 0.25, 0.2, 0.1, 0.1)  # mostly the pairs and triples fast writers join
+
+
+def _make_rows(job):
+    """Worker: `count` rows from the digits (N, 28, 28) and labels, with its own seeded generator."""
+    images, labels, count, seed = job
+    rng = np.random.default_rng(seed)
+    rows, strings = [], []
+    for _ in range(count):
+        picked = rng.integers(0, len(images), rng.choice(DIGITS_PER_ROW, p=ROW_SHARES))
+        height = int(rng.integers(28, 70))
+        row = touching_row([digit_mask(images[i], int(labels[i]), rng, height) for i in picked], rng)
+        rows.append(row_input(row)[0])
+        strings.append([int(labels[i]) for i in picked])
+    return rows, strings
+
+
+def make_rows(images, labels, count, seed, workers, chunk=2000):
+    """`count` rows (count, 28, 112) float32 and their digit strings; chunks are seeded from `seed`,
+    so the rows do not depend on the number of workers."""
+    seeds = np.random.SeedSequence(seed).spawn(-(-count // chunk))
+    jobs = [(images, labels, min(chunk, count - i), s) for i, s in zip(range(0, count, chunk), seeds)]
+    with multiprocessing.Pool(workers) as pool:
+        parts = pool.map(_make_rows, jobs)
+    return np.array([r for rows, _ in parts for r in rows], dtype=np.float32), [s for _, ss in parts for s in ss]
+
+
+def rows_read_exactly(model, rows, strings, batch=250):
+    """The share of rows whose best-path reading is exactly their digit string."""
+    read = [[label for label, _, _ in found] for i in range(0, len(rows), batch)
+            for found in best_path(logits_of(model, rows[i:i + batch]))]
+    return float(np.mean([r == s for r, s in zip(read, strings)]))
+
+
+def train(model, rows, strings, epochs, batch_size, learning_rate, seed, log=print):
+    """Adam on the CTC loss; the last epoch at a third of the learning rate. Returns the last epoch's mean loss."""
+    optimizer = Adam(learning_rate)
+    rng = np.random.default_rng(seed)
+    for epoch in range(epochs):
+        if epoch == epochs - 1 and epochs > 1:
+            optimizer.learning_rate = learning_rate / 3
+        order, losses, start = rng.permutation(len(rows)), [], time.perf_counter()
+        for i in range(0, len(order), batch_size):
+            picked = order[i:i + batch_size]
+            logits = model.forward(rows[picked][..., None], training=True)
+            loss, grad = ctc_loss(logits[:, 0], [strings[k] for k in picked])
+            model.backward(grad[:, None])
+            optimizer.apply_gradients((layer.grads[key], layer.params[key])
+                                      for layer in model.layers for key in layer.params)
+            losses.append(loss)
+        log(f"epoch {epoch + 1}/{epochs}: CTC loss {np.mean(losses):.3f} ({time.perf_counter() - start:.0f}s)")
+    return float(np.mean(losses))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=96000, help="rows made for training")
+    parser.add_argument("--held-aside", type=int, default=1000, help="rows made to measure, not to train on")
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--data-dir", help="MNIST folder (default: $TINYCNN_DATA)")
+    parser.add_argument("--out", default="row_reader.npz")
+    args = parser.parse_args(argv)
+
+    (x_train, y_train), _ = mnist.load_data(args.data_dir)
+    start = time.perf_counter()
+    rows, strings = make_rows(x_train, y_train, args.rows + args.held_aside, args.seed, args.workers)
+    print(f"made {len(rows)} rows in {time.perf_counter() - start:.0f}s", flush=True)
+    aside, aside_strings = rows[:args.held_aside], strings[:args.held_aside]
+    rows, strings = rows[args.held_aside:], strings[args.held_aside:]
+
+    model = row_cnn(seed=args.seed)
+    start = time.perf_counter()
+    loss = train(model, rows, strings, args.epochs, args.batch_size, args.learning_rate, args.seed,
+                 log=lambda line: print(line, flush=True))
+    seconds = time.perf_counter() - start
+    exact = rows_read_exactly(model, aside, aside_strings)
+    print(f"rows held aside read exactly: {100 * exact:.1f}% of {args.held_aside}")
+    model.metadata = {
+        "command": "python scripts/train_row_reader.py " + shlex.join(sys.argv[1:] if argv is None else argv),
+        "seed": args.seed, "epochs": args.epochs, "rows": int(len(rows)), "ctc_loss": loss,
+        "held_aside_rows_read_exactly": exact, "seconds_training": round(seconds), "numpy": np.__version__,
+    }
+    model.save(args.out)
+    print(f"Saved {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

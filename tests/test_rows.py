@@ -1,0 +1,70 @@
+"""The row reader (tinycnn/rows.py): how a blob becomes its input, where its digits lie, and the
+shipped network on rows of touching MNIST test digits."""
+
+import numpy as np
+import pytest
+
+from tinycnn import ctc, rows
+from tinycnn.augment import digit_mask, touching_row
+from tinycnn.read import ROW_MODEL, shipped_model
+
+from drawing import RowReaderSaying, saying
+
+
+def _bars(height=60, widths=(6, 6), gap=20):
+    """Upright bars side by side, (height, w) bool."""
+    mask = np.zeros((height, sum(widths) + gap * (len(widths) - 1)), dtype=bool)
+    x = 0
+    for width in widths:
+        mask[:, x:x + width] = True
+        x += width + gap
+    return mask
+
+
+def test_row_input_is_twenty_px_tall_from_the_fourth_column():
+    row, scale, origin = rows.row_input(np.pad(_bars(), 5))
+    assert row.shape == (rows.ROW_HEIGHT, rows.ROW_WIDTH) and row.dtype == np.float32
+    ink_rows, ink_cols = np.nonzero(row > 0.5)
+    assert ink_rows.max() - ink_rows.min() + 1 == pytest.approx(20, abs=1)
+    assert ink_cols.min() == pytest.approx(rows.LEFT, abs=1)
+    assert scale == pytest.approx(20 / 60, rel=0.05)
+    assert origin == pytest.approx(5, abs=1)  # the bars' first column in the padded blob
+
+
+def test_a_blob_too_long_for_the_row_is_narrowed_to_fit():
+    row, scale, _ = rows.row_input(_bars(height=40, widths=(20,) * 12, gap=10))
+    ink_cols = np.nonzero(row.any(axis=0))[0]
+    assert ink_cols.max() < rows.ROW_WIDTH - rows.LEFT + 1 and scale < 20 / 40
+
+
+def test_row_cnn_gives_logits_for_22_columns():
+    model = rows.row_cnn(seed=0)
+    assert model.count_params() == 131_019
+    assert rows.logits_of(model, np.zeros((2, rows.ROW_HEIGHT, rows.ROW_WIDTH))).shape == (2, 22, ctc.BLANK + 1)
+
+
+def test_read_row_places_each_digit_where_its_columns_look():
+    columns = [ctc.BLANK] * 22
+    columns[1], columns[6] = 1, 7  # centred on row columns 16.5 and 36.5
+    mask = _bars(widths=(6, 6, 6), gap=66)
+    found, logits = rows.read_row(RowReaderSaying(saying(columns)), mask)
+    assert [d.label for d in found] == [1, 7] and logits.shape == (22, 11)
+    _, scale, origin = rows.row_input(mask)
+    middle = origin + ((16.5 + 36.5) / 2 - rows.LEFT) / scale  # half way between their centres, in blob columns
+    assert found[0].left == 0 and found[0].right == pytest.approx(middle) == found[1].left
+    assert found[1].right == mask.shape[1]
+    assert found[0].prob > 0.99 and len(found[0].alternatives) == 3
+
+
+def test_the_shipped_row_reader_reads_rows_of_touching_test_digits(mnist_data):
+    _, (x_test, y_test) = mnist_data
+    rng = np.random.default_rng(0)
+    model = shipped_model(ROW_MODEL)
+    right = 0
+    for _ in range(200):
+        picked = rng.integers(0, len(x_test), rng.integers(2, 5))
+        row = touching_row([digit_mask(x_test[i], int(y_test[i]), rng, 48) for i in picked], rng)
+        found, _ = rows.read_row(model, row)
+        right += [d.label for d in found] == [int(y_test[i]) for i in picked]
+    assert right >= 0.6 * 200
+    assert model.metadata["seed"] == 0 and "train_row_reader.py" in model.metadata["command"]

@@ -1,0 +1,104 @@
+"""The row reader: a blob of touching digits read whole, without cutting it.
+
+The split search (split.py) cuts a blob of touching digits into pieces and reads
+each; where digits overlap, no cut leaves both whole, and a 1 crossing its
+neighbour is swallowed by it. The row reader reads the blob as it is: the
+paper's three convolutions slide along the row, and each of the 22 output
+columns says which digit it sees, or "blank"; CTC (tinycnn.ctc) turns the
+columns into digits, and trains them from the digit string alone.
+
+    (28, 112, 1) -conv 3x3x32-> (26, 110, 32) -pool-> (13, 55, 32) -conv 3x3x64-> (11, 53, 64)
+    -pool-> (5, 26, 64) -conv 3x3x64-> (3, 24, 64) -conv 3x3x128-> (1, 22, 128) -conv 1x1x11-> (1, 22, 11)
+
+The fourth convolution spans the row's height and three columns: like the
+paper's dense layer over its 3x3x64 map, it sees about one digit (column t of
+the output is centred on input column 4t + 12.5). The blob is scaled to 20 px
+tall (MNIST's box), strokes at MNIST's width, and placed at the left of a
+28x112 row: up to about six digits fit. scripts/train_row_reader.py trains it
+on rows of augmented MNIST training digits run together (augment.touching_row).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage as ndi
+
+from . import ctc
+from .layers import Conv2D, MaxPool2D
+from .model import Sequential
+from .normalize import DIGIT_SIZE, MNIST_STROKE, set_stroke_width
+
+ROW_HEIGHT, ROW_WIDTH = 28, 112
+LEFT = 4  # the row starts 4 px in, as MNIST leaves 4 px round its 20-px box
+STRIDE, FIRST_CENTRE = 4, 12.5  # output column t looks at input columns around 4t + 12.5
+
+
+def row_cnn(seed=None):
+    """The row reader's network, 131,019 parameters; its output (N, 1, 22, 11) are logits."""
+    return Sequential([
+        Conv2D(32, 3, activation="relu", input_shape=(ROW_HEIGHT, ROW_WIDTH, 1)),
+        MaxPool2D(2),
+        Conv2D(64, 3, activation="relu"),
+        MaxPool2D(2),
+        Conv2D(64, 3, activation="relu"),
+        Conv2D(128, 3, activation="relu"),
+        Conv2D(ctc.BLANK + 1, 1),
+    ], name="row_reader", seed=seed)
+
+
+def row_input(mask):
+    """A blob (h, w) bool -> ((28, 112) float32 in [0, 1], scale, origin): its strokes redrawn at
+    MNIST's width, cropped to the ink, 20 px tall (or less, if it is too wide for the row), 4 px
+    from the left and centred in height. Blob column x lands on row column LEFT + (x - origin) * scale."""
+    rows, cols = ndi.find_objects(mask.astype(np.int8))[0]
+    restroked = set_stroke_width(mask[rows, cols], MNIST_STROKE / DIGIT_SIZE * (rows.stop - rows.start))
+    pad = (restroked.shape[0] - (rows.stop - rows.start)) // 2  # set_stroke_width pads alike on every side
+    ink_rows, ink_cols = ndi.find_objects(restroked.astype(np.int8))[0]
+    mask = restroked[ink_rows, ink_cols]
+    height, width = mask.shape
+    scale = min(DIGIT_SIZE / height, (ROW_WIDTH - 2 * LEFT) / width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    ink = np.clip(np.asarray(Image.fromarray(mask.astype(np.float32)).resize(size, Image.Resampling.LANCZOS)), 0, 1)
+    row = np.zeros((ROW_HEIGHT, ROW_WIDTH), dtype=np.float32)
+    top = (ROW_HEIGHT - ink.shape[0]) // 2
+    row[top:top + ink.shape[0], LEFT:LEFT + ink.shape[1]] = ink
+    return row, scale, cols.start + ink_cols.start - pad
+
+
+def logits_of(model, rows):
+    """rows (N, 28, 112) -> the row reader's logits (N, 22, 11)."""
+    return model.forward(np.asarray(rows, dtype=np.float32)[..., None])[:, 0]
+
+
+@dataclass
+class RowDigit:
+    """One digit the row reader found: its label, how sure its columns were, and where it lies."""
+
+    label: int
+    prob: float  # the label's probability in the column that says it most surely
+    alternatives: list  # [(label, prob)] in that column, most likely first
+    left: float  # its extent in the blob's columns
+    right: float
+
+
+def read_row(model, mask):
+    """The row reader's reading of a blob (h, w) bool: (list of RowDigit, logits (22, 11)).
+
+    Each digit's extent runs half way to its neighbours' centres (the blob's edges
+    at the ends); a centre is the middle of the columns that say it."""
+    row, scale, origin = row_input(mask)
+    logits = logits_of(model, row[None])[0]
+    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    found = ctc.best_path(logits[None])[0]
+    centres = [origin + (STRIDE * (first + last) / 2 + FIRST_CENTRE - LEFT) / scale for _, first, last in found]
+    bounds = [0.0] + [float(np.clip((a + b) / 2, 0, mask.shape[1])) for a, b in zip(centres, centres[1:])]
+    bounds.append(float(mask.shape[1]))
+    digits = []
+    for (label, first, last), left, right in zip(found, bounds, bounds[1:]):
+        column = first + int(np.argmax(probs[first:last + 1, label]))
+        ranked = [int(k) for k in np.argsort(probs[column, :ctc.BLANK])[::-1]]
+        digits.append(RowDigit(label, float(probs[column, label]),
+                               [(k, float(probs[column, k])) for k in ranked if k != label][:3], left, right))
+    return digits, logits
