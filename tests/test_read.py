@@ -1,15 +1,17 @@
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from tinycnn import read
+from tinycnn.ctc import BLANK
 from tinycnn.read import main, read_digits
 
-from drawing import render
+from drawing import RowReaderSaying, render, saying
 
 
 def pick_digits(mnist_data, text, start=0):
@@ -62,9 +64,10 @@ READER_SEED0 = str(read.resources.files("tinycnn") / "weights" / "reader_cnn.npz
 def test_a_known_count_of_digits_mends_the_segmentation(mnist_data):
     image = number_image(pick_digits(mnist_data, "8163"), gap=-24)  # digits overlapping by 24 px of 64
     model = read.load_model(READER_SEED0)
-    assert len(read_digits(image, model).digits) != 4  # on its own, this network cuts them wrong
-    assert read_digits(image, model, digits=4).text == "8163"
-    assert read_digits(image, model, digits=(3, 4)).text == "8163"
+    # the split search alone (no second reading by the row reader): on its own, this network cuts them wrong
+    assert len(read_digits(image, model, row_model=False).digits) != 4
+    assert read_digits(image, model, digits=4, row_model=False).text == "8163"
+    assert read_digits(image, model, digits=(3, 4), row_model=False).text == "8163"
 
 
 def test_two_lines(mnist_data, paper_model):
@@ -105,6 +108,54 @@ def test_a_digit_cut_where_another_cut_read_nearly_as_well_is_uncertain():
     assert not reading(CUT_DOUBT + 0.1).uncertain
     assert reading(CUT_DOUBT - 0.1).uncertain and reading(CUT_DOUBT - 0.1).to_dict()["uncertain"]
     assert reading(0.5).to_dict()["digits"][0]["cut_margin"] == 0.5
+
+
+def _blob_read_as_47():
+    """A blob 80x60 px (three bars, say "417" with the 1 swallowed) that the split search weighed, and the
+    classifier's reading of it: 4 and 7, after a 5 that is not in the blob."""
+    from tinycnn.read import Digit
+    from tinycnn.segment import Segment
+    mask = np.zeros((80, 60), dtype=bool)
+    mask[:, 4:10] = mask[:, 26:32] = mask[:, 48:54] = True
+    blob = Segment((100, 10, 60, 80), mask, 0)
+    digits = [Digit(5, 0.99, (20, 10, 40, 80), 0), Digit(4, 0.98, (100, 10, 30, 80), 0, cut_margin=3.0),
+              Digit(7, 0.97, (130, 10, 30, 80), 0, cut_margin=3.0)]
+    return digits, blob
+
+
+def _columns(*labels):
+    """22 row-reader columns saying `labels`, one digit every fifth column from column 1."""
+    columns = [BLANK] * 22
+    for k, label in enumerate(labels):
+        columns[1 + 5 * k] = label
+    return columns
+
+
+def test_the_row_reader_replaces_a_blobs_digits_when_it_is_surer_of_its_own_reading(capsys):
+    from tinycnn.read import Reading, read_again
+    digits, blob = _blob_read_as_47()
+    again = read_again(digits, [blob], RowReaderSaying(saying(_columns(4, 1, 7))), 1.0, (200, 300))
+    assert [d.label for d in again] == [5, 4, 1, 7] and again[0] == digits[0]
+    assert all(d.row_doubt for d in again[1:]) and Reading("x.png", again).uncertain
+    assert again[1].box[0] == 100 and again[3].box[0] + again[3].box[2] == 160  # within the blob, side by side
+    assert all(a.box[0] + a.box[2] == b.box[0] for a, b in zip(again[1:], again[2:]))
+    # a 1 it hardly sees (a little likelier than nothing in one column): the classifier's digits stay, flagged
+    unsure = saying(_columns(4, BLANK, 7))
+    unsure[6, 1] = unsure[6, BLANK] + 0.2
+    kept = read_again(digits, [blob], RowReaderSaying(unsure), 1.0, (200, 300))
+    assert [d.label for d in kept] == [5, 4, 7] and kept[1].row_doubt and kept[2].row_doubt and not kept[0].row_doubt
+    read._report_uncertain(Reading("x.png", kept), "")
+    assert read.ROW_DISAGREES in capsys.readouterr().err
+    # reading the same: nothing changes
+    assert read_again(digits, [blob], RowReaderSaying(saying(_columns(4, 7))), 1.0, (200, 300)) == digits
+
+
+def test_the_row_reader_never_replaces_a_lone_digit_only_doubts_it():
+    from tinycnn.read import read_again
+    digits, blob = _blob_read_as_47()
+    lone = [digits[0], replace(digits[1], box=(100, 10, 60, 80))]  # the blob read as one 4
+    again = read_again(lone, [blob], RowReaderSaying(saying(_columns(4, 1, 7))), 1.0, (200, 300))
+    assert [d.label for d in again] == [5, 4] and again[1].row_doubt and not again[0].row_doubt
 
 
 def test_the_boxes_picture_marks_in_red_what_the_reading_doubts(tmp_path):

@@ -179,6 +179,9 @@ def test_the_pieces_of_a_blob_the_split_search_weighed_carry_its_margin():
     scores = sorted((score for score, _ in options.values()), reverse=True)
     assert zeros[0].cut_margin == zeros[1].cut_margin == pytest.approx(scores[0] - scores[1], abs=0.5)
     assert zeros[0].cut_margin > 0 and one.cut_margin is None
+    (weighed,) = found.weighed  # the blob of the two 0s, whole, for the row reader
+    assert weighed.box == (zeros[0].box[0], min(z.box[1] for z in zeros), blob.shape[1], blob.shape[0])
+    assert (weighed.mask == blob).all() and weighed.line == 0
 
 
 def test_a_digit_rebuilt_from_weighed_pieces_keeps_their_closest_margin():

@@ -158,6 +158,8 @@ class Segmentation:
     digit_height: float  # typical digit height in pixels
     # strokes beside digits dropped as "/" (Segment, line as the digits'): a 1 written steeply looks the same
     slashes: list = field(default_factory=list)
+    # the blobs of touching digits the split search weighed, whole (Segment each), for a second reading
+    weighed: list = field(default_factory=list)
 
     def lines(self):
         """The segments grouped by line: a list of lists of Segment."""
@@ -794,7 +796,7 @@ def segment(gray, method="auto", score_fn=None, digits=None):
     blobs = [b for b in blobs if not is_border_junk(b, labels, ink.shape, digit_height)]
     blobs = merge_pieces(blobs, digit_height)
 
-    segments, slashes = [], []
+    segments, slashes, weighed = [], [], []
     lines = group_lines(blobs, line_slope(blobs, digit_height))
     for line in drop_edge_lines(attach_strays(lines, digit_height), ink.shape):
         height = line_height(line, digit_height)
@@ -804,7 +806,7 @@ def segment(gray, method="auto", score_fn=None, digits=None):
         if not kept:
             continue
         punctuation = [(blob.box, mask) for (blob, mask), sep in zip(masks, separator) if sep]
-        found, margins = _line_digits(kept, height, score_fn, counts=digits)
+        found, margins, weighed_here = _line_digits(kept, height, score_fn, counts=digits)
         if score_fn is not None:
             found = join_broken(found, height, score_fn, counts=digits)
             found, punctuation = attach_bars(found, punctuation, height, score_fn)
@@ -813,7 +815,8 @@ def segment(gray, method="auto", score_fn=None, digits=None):
         margins = carried_margins(margins, [box for box, _ in found])
         segments.extend(Segment(box, mask, line_index, gap, margins[box]) for (box, mask), gap in zip(found, gaps))
         slashes.extend(Segment(box, mask, line_index) for box, mask in punctuation if is_slash(mask, height))
-    return Segmentation(ink, segments, digit_height, slashes)
+        weighed.extend(Segment(box, mask, line_index) for box, mask in weighed_here)
+    return Segmentation(ink, segments, digit_height, slashes, weighed)
 
 
 def carried_margins(margins, boxes):
@@ -847,8 +850,8 @@ def _line_digits(kept, height, score_fn, counts=None):
     or is doubtful (its score under log SURE_DIGIT) and the scorer is not
     sure (ONE_DIGIT) that it is one digit. counts: (low, high) digits wanted
     in the line; fewer than low are cut again by `split_to_count`.
-    Returns the pairs and {box: cut margin} for the pieces of blobs the split
-    search weighed (see `split.best_option`).
+    Returns the pairs, {box: cut margin} for the pieces of blobs the split
+    search weighed (see `split.best_option`), and those blobs' (box, mask) pairs.
     """
     median_width = float(np.median([blob.w for blob, _ in kept]))
     typical_width = typical_digit_width([blob.w for blob, _ in kept], height)
@@ -857,7 +860,7 @@ def _line_digits(kept, height, score_fn, counts=None):
         wide = [i for i, (blob, _) in enumerate(kept) if blob.w >= PAIR_WIDTH * height]
         for i, score in zip(wide, score_fn([kept[i][1] for i in wide]) if wide else []):
             scores[i] = float(score)
-    digits, margins = [], {}
+    digits, margins, weighed = [], {}, []
     for (blob, mask), score in zip(kept, scores):
         several = looks_like_several(blob.w, height, median_width)
         if score_fn is not None:
@@ -872,10 +875,11 @@ def _line_digits(kept, height, score_fn, counts=None):
             pieces = _pieces(blob, mask, paths)
             digits.extend(pieces)
             margins.update((box, margin) for box, _ in pieces)
+            weighed.append((blob.box, mask))
     if counts and score_fn is not None and len(digits) < counts[0]:
         held = split_to_count(kept, height, score_fn, typical_width, counts)
         digits, margins = (held, {}) if held else (digits, margins)
-    return digits, margins
+    return digits, margins, weighed
 
 
 def split_to_count(kept, height, score_fn, typical_width, counts):

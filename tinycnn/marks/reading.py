@@ -23,7 +23,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from .. import imageio, threshold
-from ..read import CLOSE_CUT, MIN_CONFIDENCE, SLASH, is_close_cut, read_digits
+from ..read import CLOSE_CUT, MIN_CONFIDENCE, ROW_DISAGREES, SLASH, is_close_cut, read_digits
 from .forms import MARGIN, digit_counts, rule_problems
 from .records import FieldReading, Sheet
 
@@ -237,6 +237,8 @@ def _reading_problems(digits, lines, min_confidence):
             problems.append(f"uncertain digit {position}: {digit['label']} (p={digit['prob']:.2f})")
         elif is_close_cut(digit.get("cut_margin")):  # rows stored before cut margins have none
             problems.append(f"uncertain digit {position}: {digit['label']}, {CLOSE_CUT}")
+        elif digit.get("row_doubt"):  # nor have rows stored before the row reader a row_doubt
+            problems.append(f"uncertain digit {position}: {digit['label']}, {ROW_DISAGREES}")
     return problems
 
 
@@ -244,7 +246,7 @@ def _digit_record(digit, dx, dy):
     """A read.Digit as stored: label, probability, runner-ups and its box on the page."""
     x, y, w, h = digit.box
     return {"label": digit.label, "prob": digit.prob, "alternatives": [list(a) for a in digit.alternatives],
-            "box": [x + dx, y + dy, w, h], "cut_margin": digit.cut_margin}
+            "box": [x + dx, y + dy, w, h], "cut_margin": digit.cut_margin, "row_doubt": digit.row_doubt}
 
 
 def _field_reading(field, digits, lines, min_confidence, more_problems=()):
