@@ -18,12 +18,9 @@ with L = -log p(z) and y the softmax of the logits. Everything runs in log space
 
 import numpy as np
 
+from .losses import log_softmax
+
 BLANK = 10  # the 11th output: no new digit in this column
-
-
-def _log_softmax(logits):
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def _shift(a, by):
@@ -40,11 +37,12 @@ def ctc_loss(logits, labels):
     """Mean negative log-likelihood of the label sequences, and its gradient.
 
     logits: (N, T, 11) float, before the softmax; labels: N sequences of digits,
-    each at most (T + 1) // 2 long. Returns (loss, dL/dlogits (N, T, 11)).
+    each at most T long (a digit repeated needs a blank between: "44" takes 3 columns).
+    Returns (loss, dL/dlogits (N, T, 11)).
     """
     logp, posterior, states = _forward_backward(logits, labels)
-    n, steps, classes = logits.shape
-    grad = np.exp(_log_softmax(logits.astype(np.float64)))
+    n, steps, _ = logits.shape
+    grad = np.exp(log_softmax(logits.astype(np.float64)))
     for s in range(states.shape[1]):
         np.add.at(grad, (np.arange(n)[:, None], np.arange(steps)[None, :], states[:, s:s + 1]), -posterior[:, :, s])
     return float(-logp.mean()), (grad / n).astype(logits.dtype)
@@ -58,7 +56,7 @@ def log_likelihood(logits, labels):
 def _forward_backward(logits, labels):
     """log p(z) (N,), the posterior of each state at each step (N, T, S), and the states' symbols (N, S)."""
     n, steps, _ = logits.shape
-    log_y = _log_softmax(logits.astype(np.float64))
+    log_y = log_softmax(logits.astype(np.float64))
     size = 2 * max((len(z) for z in labels), default=0) + 1
     states = np.full((n, size), BLANK)
     for i, z in enumerate(labels):

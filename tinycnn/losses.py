@@ -20,7 +20,7 @@ import numpy as np
 
 
 def log_softmax(z):
-    """(N, K) -> (N, K): z - logsumexp(z), computed without overflow."""
+    """(..., K) -> (..., K): z - logsumexp(z) over the last axis, computed without overflow."""
     shifted = z - z.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 

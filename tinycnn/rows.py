@@ -26,6 +26,7 @@ from scipy import ndimage as ndi
 
 from . import ctc
 from .layers import Conv2D, MaxPool2D
+from .losses import log_softmax
 from .model import Sequential
 from .normalize import DIGIT_SIZE, MNIST_STROKE, set_stroke_width
 
@@ -89,8 +90,7 @@ def read_row(model, mask):
     at the ends); a centre is the middle of the columns that say it."""
     row, scale, origin = row_input(mask)
     logits = logits_of(model, row[None])[0]
-    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
-    probs /= probs.sum(axis=1, keepdims=True)
+    probs = np.exp(log_softmax(logits))
     found = ctc.best_path(logits[None])[0]
     centres = [origin + (STRIDE * (first + last) / 2 + FIRST_CENTRE - LEFT) / scale for _, first, last in found]
     bounds = [0.0] + [float(np.clip((a + b) / 2, 0, mask.shape[1])) for a, b in zip(centres, centres[1:])]
