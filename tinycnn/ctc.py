@@ -40,21 +40,29 @@ def ctc_loss(logits, labels):
     each at most T long (a digit repeated needs a blank between: "44" takes 3 columns).
     Returns (loss, dL/dlogits (N, T, 11)).
     """
-    logp, posterior, states = _forward_backward(logits, labels)
+    log_y, emit, states, can_skip, length = _lattice(logits, labels)
+    alpha = _forward(emit, can_skip)
+    logp = _log_p(alpha, length)
+    beta = _backward(emit, can_skip, length)
+    with np.errstate(invalid="ignore"):  # -inf - -inf where a state is unreachable
+        posterior = np.nan_to_num(np.exp(alpha + beta - emit - logp[:, None, None]))  # (N, T, S)
     n, steps, _ = logits.shape
-    grad = np.exp(log_softmax(logits.astype(np.float64)))
+    grad = np.exp(log_y)
     for s in range(states.shape[1]):
         np.add.at(grad, (np.arange(n)[:, None], np.arange(steps)[None, :], states[:, s:s + 1]), -posterior[:, :, s])
     return float(-logp.mean()), (grad / n).astype(logits.dtype)
 
 
 def log_likelihood(logits, labels):
-    """log p(labels) for each of N rows: logits (N, T, 11), labels N sequences -> (N,)."""
-    return _forward_backward(logits, labels)[0]
+    """log p(labels) for each of N rows: logits (N, T, 11), labels N sequences -> (N,). The forward pass alone."""
+    _, emit, _, can_skip, length = _lattice(logits, labels)
+    return _log_p(_forward(emit, can_skip), length)
 
 
-def _forward_backward(logits, labels):
-    """log p(z) (N,), the posterior of each state at each step (N, T, S), and the states' symbols (N, S)."""
+def _lattice(logits, labels):
+    """What both passes need: log y (N, T, 11); each state's log y at each step, emit (N, T, S), -inf
+    past a sequence's states; the states' symbols (N, S); whether a state may be reached from two
+    back, can_skip (N, S); and each sequence's number of states (N,)."""
     n, steps, _ = logits.shape
     log_y = log_softmax(logits.astype(np.float64))
     size = 2 * max((len(z) for z in labels), default=0) + 1
@@ -68,28 +76,40 @@ def _forward_backward(logits, labels):
     can_skip[:, 2:] = (states[:, 2:] != BLANK) & (states[:, 2:] != states[:, :-2])
     emit = np.take_along_axis(log_y, np.broadcast_to(states[:, None, :], (n, steps, size)), axis=2)
     emit[np.broadcast_to((np.arange(size) >= length[:, None])[:, None, :], emit.shape)] = -np.inf
+    return log_y, emit, states, can_skip, length
 
-    alpha = np.full((n, steps, size), -np.inf)
+
+def _forward(emit, can_skip):
+    """alpha (N, T, S): log of the probability of the paths through the first t steps that end in state s."""
+    alpha = np.full(emit.shape, -np.inf)
     alpha[:, 0, :2] = emit[:, 0, :2]
-    for t in range(1, steps):
+    for t in range(1, emit.shape[1]):
         a = alpha[:, t - 1]
         skipped = np.where(can_skip, _shift(a, 2), -np.inf)
         alpha[:, t] = np.logaddexp(np.logaddexp(a, _shift(a, 1)), skipped) + emit[:, t]
-    rows = np.arange(n)
-    beta = np.full((n, steps, size), -np.inf)
+    return alpha
+
+
+def _backward(emit, can_skip, length):
+    """beta (N, T, S): log of the probability of the paths from state s at step t to the end."""
+    n, steps, _ = emit.shape
+    rows, last = np.arange(n), np.maximum(length - 2, 0)
+    beta = np.full(emit.shape, -np.inf)
     beta[rows, -1, length - 1] = emit[rows, -1, length - 1]
-    beta[rows, -1, np.maximum(length - 2, 0)] = emit[rows, -1, np.maximum(length - 2, 0)]
+    beta[rows, -1, last] = emit[rows, -1, last]
     skip_from = _shift(can_skip.astype(float), -2) > 0  # state s may go on to s + 2
     for t in range(steps - 2, -1, -1):
         b = beta[:, t + 1]
         skipped = np.where(skip_from, _shift(b, -2), -np.inf)
         beta[:, t] = np.logaddexp(np.logaddexp(b, _shift(b, -1)), skipped) + emit[:, t]
+    return beta
 
-    ends_on_label = np.where(length > 1, alpha[rows, -1, np.maximum(length - 2, 0)], -np.inf)  # none when z is empty
-    logp = np.logaddexp(alpha[rows, -1, length - 1], ends_on_label)
-    with np.errstate(invalid="ignore"):  # -inf - -inf where a state is unreachable
-        posterior = np.nan_to_num(np.exp(alpha + beta - emit - logp[:, None, None]))
-    return logp, posterior, states
+
+def _log_p(alpha, length):
+    """log p(z) (N,): the paths ending in the last state or, unless z is empty, the last label."""
+    rows = np.arange(len(length))
+    ends_on_label = np.where(length > 1, alpha[rows, -1, np.maximum(length - 2, 0)], -np.inf)
+    return np.logaddexp(alpha[rows, -1, length - 1], ends_on_label)
 
 
 def best_path(logits):

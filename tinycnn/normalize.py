@@ -138,15 +138,19 @@ def _crop_to_ink(mask):
 
 
 def _resize_longest_side(image, size):
-    """(h, w) float -> scaled so max(h, w) == size, aspect kept, antialiased, clipped to [0, 1].
+    """(h, w) float -> scaled so max(h, w) == size, aspect kept (see `scaled`)."""
+    return scaled(image, size / max(image.shape))
+
+
+def scaled(image, scale):
+    """(h, w) float -> scaled `scale` times both ways (at least 1 px), antialiased, clipped to [0, 1].
 
     Lanczos resampling in Pillow widens its filter when shrinking, so it
     antialiases; its slight ringing is clipped away.
     """
     h, w = image.shape
-    scale = size / max(h, w)
     new_size = (max(1, round(w * scale)), max(1, round(h * scale)))  # Pillow wants (width, height)
-    resized = Image.fromarray(image).resize(new_size, Image.Resampling.LANCZOS)
+    resized = Image.fromarray(np.asarray(image, dtype=np.float32)).resize(new_size, Image.Resampling.LANCZOS)
     return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
 
 

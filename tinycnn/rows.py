@@ -21,14 +21,13 @@ on rows of augmented MNIST training digits run together (augment.touching_row).
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
 from scipy import ndimage as ndi
 
 from . import ctc
 from .layers import Conv2D, MaxPool2D
 from .losses import log_softmax
 from .model import Sequential
-from .normalize import DIGIT_SIZE, MNIST_STROKE, set_stroke_width
+from .normalize import DIGIT_SIZE, MNIST_STROKE, scaled, set_stroke_width
 
 ROW_HEIGHT, ROW_WIDTH = 28, 112
 LEFT = 4  # the row starts 4 px in, as MNIST leaves 4 px round its 20-px box
@@ -59,8 +58,7 @@ def row_input(mask):
     mask = restroked[ink_rows, ink_cols]
     height, width = mask.shape
     scale = min(DIGIT_SIZE / height, (ROW_WIDTH - 2 * LEFT) / width)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    ink = np.clip(np.asarray(Image.fromarray(mask.astype(np.float32)).resize(size, Image.Resampling.LANCZOS)), 0, 1)
+    ink = scaled(mask.astype(np.float32), scale)
     row = np.zeros((ROW_HEIGHT, ROW_WIDTH), dtype=np.float32)
     top = (ROW_HEIGHT - ink.shape[0]) // 2
     row[top:top + ink.shape[0], LEFT:LEFT + ink.shape[1]] = ink
