@@ -5,7 +5,8 @@
 Each row holds 1 to 6 training digits (never the MNIST test digits), each augmented as for the
 reading model (augment.digit_mask: turned, slanted, distorted, thresholded, redrawn with another pen)
 and run together until they touch or overlap a little (augment.touching_row), then normalised as the
-reader does (rows.row_input). The rows are made once, before training; --held-aside of them (1,000)
+reader does (rows.row_input). The network starts from the shipped reading model's three convolutions
+(rows.take_convolutions; --start-from none: from random weights). The rows are made once, before training; --held-aside of them (1,000)
 are kept out of training to measure how many rows the network reads exactly. Saves the model with its
 command, seed and numbers in its metadata.
 """
@@ -15,6 +16,7 @@ import multiprocessing
 import shlex
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -22,10 +24,12 @@ from tinycnn import Adam
 from tinycnn.augment import digit_mask, touching_row
 from tinycnn.ctc import best_path, ctc_loss
 from tinycnn.datasets import mnist
-from tinycnn.rows import logits_of, row_cnn, row_input
+from tinycnn.model import load_model
+from tinycnn.rows import logits_of, row_cnn, row_input, take_convolutions
 
 DIGITS_PER_ROW = (1, 2, 3, 4, 5, 6)
 ROW_SHARES = (0.08, 0.27, 0.25, 0.2, 0.1, 0.1)  # mostly the pairs and triples fast writers join
+READER_WEIGHTS = Path(__file__).resolve().parents[1] / "tinycnn" / "weights" / "reader_cnn.npz"
 
 
 def _make_rows(job):
@@ -83,10 +87,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=96000, help="rows made for training")
     parser.add_argument("--held-aside", type=int, default=1000, help="rows made to measure, not to train on")
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--start-from", default=str(READER_WEIGHTS),
+                        help="a reading model whose three convolutions the network starts from "
+                             "(default: the shipped one); none: random weights")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--data-dir", help="MNIST folder (default: $TINYCNN_DATA)")
     parser.add_argument("--out", default="row_reader.npz")
@@ -100,6 +107,8 @@ def main(argv=None):
     rows, strings = rows[args.held_aside:], strings[args.held_aside:]
 
     model = row_cnn(seed=args.seed)
+    if args.start_from != "none":
+        take_convolutions(model, load_model(args.start_from))
     start = time.perf_counter()
     loss = train(model, rows, strings, args.epochs, args.batch_size, args.learning_rate, args.seed,
                  log=lambda line: print(line, flush=True))
@@ -108,8 +117,9 @@ def main(argv=None):
     print(f"rows held aside read exactly: {100 * exact:.1f}% of {args.held_aside}")
     model.metadata = {
         "command": "python scripts/train_row_reader.py " + shlex.join(sys.argv[1:] if argv is None else argv),
-        "seed": args.seed, "epochs": args.epochs, "rows": int(len(rows)), "ctc_loss": loss,
-        "held_aside_rows_read_exactly": exact, "seconds_training": round(seconds), "numpy": np.__version__,
+        "seed": args.seed, "start_from": Path(args.start_from).name, "epochs": args.epochs, "rows": int(len(rows)),
+        "ctc_loss": loss, "held_aside_rows_read_exactly": exact, "seconds_training": round(seconds),
+        "numpy": np.__version__,
     }
     model.save(args.out)
     print(f"Saved {args.out}")

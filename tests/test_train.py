@@ -76,4 +76,5 @@ def test_train_row_reader_end_to_end(mnist_dir, tmp_path, capsys):
     assert len(losses) == 2 and losses[1] < losses[0]  # it learns
     model = load_model(out)
     assert model.metadata["seed"] == 5 and model.metadata["command"].startswith("python scripts/train_row_reader.py")
+    assert model.metadata["start_from"] == "reader_cnn.npz"  # the shipped reading model's convolutions
     assert "rows held aside read exactly" in printed
