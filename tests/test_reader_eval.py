@@ -1,15 +1,16 @@
 """The reader on a small seeded evaluation set (scripts/make_digit_strings.py + scripts/eval_reader.py).
 
-Issue 3's targets are 93% whole-number and 98.5% digit accuracy; the reader is not there yet (see the
-README's evaluation table). These floors sit just below what it measures today, so that a change that
-makes reading worse, or lets a wrong number through without a flag, fails here."""
+Issue 3's targets are 93% whole-number and 98.5% digit accuracy, and no condition below 85%; the reader
+meets the first two on the 1,000-image set but not the third (see the README's evaluation table). These
+floors sit just below what it measures today, so that a change that makes reading worse, or lets a wrong
+number through without a flag, fails here."""
 
 import json
 
 from script_loader import load_script
 
-NUMBER_FLOOR, DIGIT_FLOOR = 0.91, 0.975  # it measures 93.9% and 98.8% on these 98 images
-RIGHT_FLAGGED_CEILING = 0.25  # of the right numbers flagged uncertain: 16 of 92 (17%)
+NUMBER_FLOOR, DIGIT_FLOOR = 0.92, 0.98  # it measures 94.9% and 99.1% on these 98 images
+RIGHT_FLAGGED_CEILING = 0.25  # of the right numbers flagged uncertain: 17 of 93 (18%)
 
 
 def test_reader_accuracy_on_a_seeded_set(mnist_dir, tmp_path, capsys):

@@ -4,7 +4,7 @@ shipped network on rows of touching MNIST test digits."""
 import numpy as np
 import pytest
 
-from tinycnn import ctc, rows
+from tinycnn import ctc, models, rows
 from tinycnn.augment import digit_mask, touching_row
 from tinycnn.read import ROW_MODEL, shipped_model
 
@@ -43,6 +43,27 @@ def test_row_cnn_gives_logits_for_22_columns():
     assert rows.logits_of(model, np.zeros((2, rows.ROW_HEIGHT, rows.ROW_WIDTH))).shape == (2, 22, ctc.BLANK + 1)
 
 
+def _features(model, x, layers=5):
+    for layer in model.layers[:layers]:
+        x = layer.forward(x)
+    return x
+
+
+def test_take_convolutions_makes_the_row_reader_see_a_digit_as_the_reading_model_does():
+    reader = models.reader_cnn(seed=1)
+    row_model = rows.row_cnn(seed=0)
+    digit = np.random.default_rng(0).random((2, 28, 28, 1)).astype(np.float32)
+    assert not np.allclose(_features(row_model, digit), _features(reader, digit))
+    rows.take_convolutions(row_model, reader)
+    np.testing.assert_allclose(_features(row_model, digit), _features(reader, digit), rtol=1e-6)
+    assert row_model.count_params() == 131_019  # the layers after them keep their own weights and shapes
+
+
+def test_take_convolutions_refuses_a_model_without_the_three_convolutions():
+    with pytest.raises(ValueError, match="three convolutions"):
+        rows.take_convolutions(rows.row_cnn(seed=0), models.ffnn(seed=0))
+
+
 def test_read_row_places_each_digit_where_its_columns_look():
     columns = [ctc.BLANK] * 22
     columns[1], columns[6] = 1, 7  # centred on row columns 16.5 and 36.5
@@ -66,5 +87,5 @@ def test_the_shipped_row_reader_reads_rows_of_touching_test_digits(mnist_data):
         row = touching_row([digit_mask(x_test[i], int(y_test[i]), rng, 48) for i in picked], rng)
         found, _ = rows.read_row(model, row)
         right += [d.label for d in found] == [int(y_test[i]) for i in picked]
-    assert right >= 0.6 * 200  # the shipped network reads 123 of them
+    assert right >= 0.65 * 200  # the shipped network reads 139 of them (its 5-epoch predecessor from random weights: 123)
     assert model.metadata["seed"] == 0 and "train_row_reader.py" in model.metadata["command"]
