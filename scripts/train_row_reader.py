@@ -6,9 +6,9 @@ Each row holds 1 to 6 training digits (never the MNIST test digits), each augmen
 reading model (augment.digit_mask: turned, slanted, distorted, thresholded, redrawn with another pen)
 and run together until they touch or overlap a little (augment.touching_row), then normalised as the
 reader does (rows.row_input). The network starts from the shipped reading model's three convolutions
-(rows.take_convolutions; --start-from none: from random weights). The rows are made once, before training; --held-aside of them (1,000)
-are kept out of training to measure how many rows the network reads exactly. Saves the model with its
-command, seed and numbers in its metadata.
+(rows.take_convolutions; --start-from none: from random weights). The rows are made once, before
+training; --held-aside of them (1,000) are kept out of training to measure how many rows the network
+reads exactly. Saves the model with its command, seed and numbers in its metadata.
 """
 
 import argparse

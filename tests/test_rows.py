@@ -87,5 +87,5 @@ def test_the_shipped_row_reader_reads_rows_of_touching_test_digits(mnist_data):
         row = touching_row([digit_mask(x_test[i], int(y_test[i]), rng, 48) for i in picked], rng)
         found, _ = rows.read_row(model, row)
         right += [d.label for d in found] == [int(y_test[i]) for i in picked]
-    assert right >= 0.65 * 200  # the shipped network reads 139 of them (its 5-epoch predecessor from random weights: 123)
+    assert right >= 0.65 * 200  # the shipped network reads 139 of them (the one before it, from random weights: 123)
     assert model.metadata["seed"] == 0 and "train_row_reader.py" in model.metadata["command"]
