@@ -52,15 +52,17 @@ MIN_CONFIDENCE = 0.9
 # for 9 of its 538 right ones flagged too (1.0: 1 for 7; 3.0: 3 for 12).
 CUT_DOUBT = 2.0
 CLOSE_CUT = "cut from touching digits where another cut read nearly as well"
-# The row reader (tinycnn.rows, trained by scripts/train_row_reader.py --seed 0) reads every blob the
-# split search weighed once more, whole, without cutting it. Where it reads the blob otherwise, the
-# blob's digits are uncertain; where the classifier read the blob as two digits or more and the row
+# The row reader (tinycnn.rows, trained by scripts/train_row_reader.py --seed 0 --epochs 8) reads every
+# blob the split search weighed once more, whole, without cutting it. Where it reads the blob otherwise,
+# the blob's digits are uncertain; where the classifier read the blob as two digits or more and the row
 # reader finds its own reading more likely than the classifier's by over ROW_MARGIN (log-likelihood
-# under its CTC output, nats), its reading replaces theirs. Chosen on the development sets: numbers
-# right of 600 / of 150 and 200 touching images (--conditions touching --seed 2 / --seed 4), 544 / 76 /
-# 82 without it, 545 / 92 / 111 at a margin of 1, 550 / 93 / 112 at 2, 549 / 89 / 108 at 4; at 2 and
-# replacing the digits of two-digit blobs and up only, 554 / 93 / 111 (it reads a lone digit worse
-# than the classifier: on the evaluation set it read "64" as "621" and "4" as "11").
+# under its CTC output, nats), its reading replaces theirs. Chosen on the development sets with its first
+# network: numbers right of 600 / of 150 and 200 touching images (--conditions touching --seed 2 /
+# --seed 4), 544 / 76 / 82 without it, 545 / 92 / 111 at a margin of 1, 550 / 93 / 112 at 2, 549 / 89 /
+# 108 at 4; at 2 and replacing the digits of two-digit blobs and up only, 554 / 93 / 111 (it reads a lone
+# digit worse than the classifier: on the evaluation set it read "64" as "621" and "4" as "11"). With
+# today's network: 558 / 97 / 119 at 2, 558 / 96 / 118 at 1; lone digits replaced too at a lead of 4 or
+# 8 nats: 556 / 97 / 120 and 558 / 97 / 120.
 ROW_MODEL = "row_reader.npz"
 ROW_MARGIN = 2.0
 ROW_DISAGREES = "the row reader, reading the touching digits whole, read them otherwise"
@@ -343,10 +345,10 @@ def _boxes_path(boxes, image, several):
 def _report_uncertain(reading, prefix):
     for digit in reading.uncertain_digits:
         others = ", ".join(f"{label} ({prob:.2f})" for label, prob in digit.alternatives[:2])
-        close = f"; {CLOSE_CUT}" if digit.close_cut else ""
-        close += f"; {ROW_DISAGREES}" if digit.row_doubt else ""
+        reasons = f"; {CLOSE_CUT}" if digit.close_cut else ""
+        reasons += f"; {ROW_DISAGREES}" if digit.row_doubt else ""
         print(f"{prefix}uncertain digit on line {digit.line + 1} at x={digit.box[0]}: read {digit.label} "
-              f"(p={digit.prob:.2f}), else {others}{close}", file=sys.stderr)
+              f"(p={digit.prob:.2f}), else {others}{reasons}", file=sys.stderr)
     for box, line in reading.slashes:
         print(f"{prefix}uncertain: on line {line + 1} at x={box[0]}, {SLASH}", file=sys.stderr)
 
