@@ -39,7 +39,7 @@ def test_a_blob_too_long_for_the_row_is_narrowed_to_fit():
 
 def test_row_cnn_gives_logits_for_22_columns():
     model = rows.row_cnn(seed=0)
-    assert model.count_params() == 131_019
+    assert model.count_params() == 352_587
     assert rows.logits_of(model, np.zeros((2, rows.ROW_HEIGHT, rows.ROW_WIDTH))).shape == (2, 22, ctc.BLANK + 1)
 
 
@@ -56,7 +56,7 @@ def test_take_convolutions_makes_the_row_reader_see_a_digit_as_the_reading_model
     assert not np.allclose(_features(row_model, digit), _features(reader, digit))
     rows.take_convolutions(row_model, reader)
     np.testing.assert_allclose(_features(row_model, digit), _features(reader, digit), rtol=1e-6)
-    assert row_model.count_params() == 131_019  # the layers after them keep their own weights and shapes
+    assert row_model.count_params() == 352_587  # the layers after them keep their own weights and shapes
 
 
 def test_take_convolutions_refuses_a_model_without_the_three_convolutions():
@@ -87,5 +87,5 @@ def test_the_shipped_row_reader_reads_rows_of_touching_test_digits(mnist_data):
         row = touching_row([digit_mask(x_test[i], int(y_test[i]), rng, 48) for i in picked], rng)
         found, _ = rows.read_row(model, row)
         right += [d.label for d in found] == [int(y_test[i]) for i in picked]
-    assert right >= 0.65 * 200  # the shipped network reads 139 of them (the one before it, from random weights: 123)
+    assert right >= 0.70 * 200  # the shipped network reads 146 of them (the one before it, without the 1x3 convolutions: 139)
     assert model.metadata["seed"] == 0 and "train_row_reader.py" in model.metadata["command"]

@@ -61,8 +61,8 @@ CLOSE_CUT = "cut from touching digits where another cut read nearly as well"
 # --seed 4), 544 / 76 / 82 without it, 545 / 92 / 111 at a margin of 1, 550 / 93 / 112 at 2, 549 / 89 /
 # 108 at 4; at 2 and replacing the digits of two-digit blobs and up only, 554 / 93 / 111 (it reads a lone
 # digit worse than the classifier: on the evaluation set it read "64" as "621" and "4" as "11"). With
-# today's network: 558 / 97 / 119 at 2, 558 / 96 / 118 at 1; lone digits replaced too at a lead of 4 or
-# 8 nats: 556 / 97 / 120 and 558 / 97 / 120.
+# today's network (two 1x3 convolutions more, see rows.py): 557 / 103 / 127 at 2, 558 / 102 / 128 at 1;
+# lone digits replaced too at a lead of 4 nats: 557 / 103 / 129 (the one before it: 558 / 97 / 119 at 2).
 ROW_MODEL = "row_reader.npz"
 ROW_MARGIN = 2.0
 ROW_DISAGREES = "the row reader, reading the touching digits whole, read them otherwise"

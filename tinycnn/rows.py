@@ -8,11 +8,15 @@ columns says which digit it sees, or "blank"; CTC (tinycnn.ctc) turns the
 columns into digits, and trains them from the digit string alone.
 
     (28, 112, 1) -conv 3x3x32-> (26, 110, 32) -pool-> (13, 55, 32) -conv 3x3x64-> (11, 53, 64)
-    -pool-> (5, 26, 64) -conv 3x3x64-> (3, 24, 64) -conv 3x3x128-> (1, 22, 128) -conv 1x1x11-> (1, 22, 11)
+    -pool-> (5, 26, 64) -conv 3x3x64-> (3, 24, 64) -conv 3x3x256-> (1, 22, 256)
+    -conv 1x3x128-> (1, 22, 128) -conv 1x3x128-> (1, 22, 128) -conv 1x1x11-> (1, 22, 11)
 
 The fourth convolution spans the row's height and three columns: like the
 paper's dense layer over its 3x3x64 map, it sees about one digit (column t of
-the output is centred on input column 4t + 12.5). The blob is scaled to 20 px
+the output is centred on input column 4t + 12.5). The two 1x3 convolutions
+after it (zero-padded at the ends) let each column see its neighbours' features
+too, 16 px further each way: where digits overlap, what the next digit is
+tells which strokes belong to this one. The blob is scaled to 20 px
 tall (MNIST's box), strokes at MNIST's width, and placed at the left of a
 28x112 row: up to about six digits fit. scripts/train_row_reader.py trains it
 on rows of augmented MNIST training digits run together (augment.touching_row),
@@ -36,14 +40,16 @@ STRIDE, FIRST_CENTRE = 4, 12.5  # output column t looks at input columns around 
 
 
 def row_cnn(seed=None):
-    """The row reader's network, 131,019 parameters; its output (N, 1, 22, 11) are logits."""
+    """The row reader's network, 352,587 parameters; its output (N, 1, 22, 11) are logits."""
     return Sequential([
         Conv2D(32, 3, activation="relu", input_shape=(ROW_HEIGHT, ROW_WIDTH, 1)),
         MaxPool2D(2),
         Conv2D(64, 3, activation="relu"),
         MaxPool2D(2),
         Conv2D(64, 3, activation="relu"),
-        Conv2D(128, 3, activation="relu"),
+        Conv2D(256, 3, activation="relu"),
+        Conv2D(128, (1, 3), padding="same", activation="relu"),
+        Conv2D(128, (1, 3), padding="same", activation="relu"),
         Conv2D(ctc.BLANK + 1, 1),
     ], name="row_reader", seed=seed)
 
