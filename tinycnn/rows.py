@@ -16,11 +16,13 @@ paper's dense layer over its 3x3x64 map, it sees about one digit (column t of
 the output is centred on input column 4t + 12.5). The two 1x3 convolutions
 after it (zero-padded at the ends) let each column see the features of the two
 columns either side too (8 px further each way, 42 px in all): where digits
-overlap, what the next digit is tells which strokes belong to this one. The blob is scaled to 20 px
-tall (MNIST's box), strokes at MNIST's width, and placed at the left of a
-28x112 row: up to about six digits fit. scripts/train_row_reader.py trains it
-on rows of augmented MNIST training digits run together (augment.touching_row),
-starting from the reading model's three convolutions (`take_convolutions`).
+overlap, what the next digit is tells which strokes belong to this one.
+
+The blob is scaled to 20 px tall (MNIST's box), strokes at MNIST's width, and
+placed at the left of a 28x112 row: up to about six digits fit.
+scripts/train_row_reader.py trains it on rows of augmented MNIST training digits
+run together (augment.touching_row), starting from the reading model's three
+convolutions (`take_convolutions`).
 """
 
 from dataclasses import dataclass
