@@ -158,6 +158,14 @@ def test_the_row_reader_never_replaces_a_lone_digit_only_doubts_it():
     assert [d.label for d in again] == [5, 4] and again[1].row_doubt and not again[0].row_doubt
 
 
+def test_a_digit_of_its_own_reaching_into_the_blobs_columns_is_not_the_blobs():
+    from tinycnn.read import Digit, read_again
+    digits, blob = _blob_read_as_47()
+    slanted_one = Digit(1, 0.97, (88, 10, 26, 80), 0)  # its centre (x 101) lies over the blob's first column
+    digits = [digits[0], slanted_one] + digits[1:]
+    assert read_again(digits, [blob], RowReaderSaying(saying(_columns(4, 7))), 1.0, (200, 300)) == digits
+
+
 def test_the_boxes_picture_marks_in_red_what_the_reading_doubts(tmp_path):
     from tinycnn.read import CUT_DOUBT, Digit, Reading, draw_boxes
 

@@ -255,16 +255,17 @@ def read_again(digits, weighed, row_model, factor, shape):
 
     weighed: the blobs the split search weighed (segment.Segmentation.weighed), in the
     working image shrunk `factor` times from an image of `shape`. A blob's digits are
-    those on its line whose box's centre lies in its box. Where the row reader reads the
-    blob otherwise, they are marked row_doubt; where they are two or more and it finds its
-    own reading more likely than theirs by over ROW_MARGIN nats, its digits (boxes from
-    its columns) replace them.
+    those on its line whose box lies within its columns (a slanted 1 just before it, a
+    blob of its own, reaches into them but is not its) and whose centre lies within its
+    rows. Where the row reader reads the blob otherwise, they are marked row_doubt; where
+    they are two or more and it finds its own reading more likely than theirs by over
+    ROW_MARGIN nats, its digits (boxes from its columns) replace them.
     """
     digits = list(digits)
     for blob in weighed:
         bx, by, bw, bh = blob.box
         inside = [i for i, d in enumerate(digits) if d.line == blob.line
-                  and bx * factor <= d.box[0] + d.box[2] / 2 <= (bx + bw) * factor
+                  and (bx - 1) * factor <= d.box[0] and d.box[0] + d.box[2] <= (bx + bw + 1) * factor
                   and by * factor <= d.box[1] + d.box[3] / 2 <= (by + bh) * factor]
         if not inside:
             continue
