@@ -263,7 +263,7 @@ def read_again(digits, weighed, row_model, factor, shape):
     """
     digits = list(digits)
     for blob in weighed:
-        bx, by, bw, bh = blob.box
+        bx, by, bw, bh = blob.box  # a working pixel of room each side: the digits' boxes were rounded outwards
         inside = [i for i, d in enumerate(digits) if d.line == blob.line
                   and (bx - 1) * factor <= d.box[0] and d.box[0] + d.box[2] <= (bx + bw + 1) * factor
                   and by * factor <= d.box[1] + d.box[3] / 2 <= (by + bh) * factor]
