@@ -1,8 +1,9 @@
 """Train the row reader (tinycnn/rows.py) with CTC on rows of touching augmented MNIST training digits.
 
     python scripts/train_row_reader.py --seed 0 --out tinycnn/weights/row_reader.npz
+    python scripts/train_row_reader.py --seed 0 --row-width 144 --out tinycnn/weights/row_reader_wide.npz
 
-Each row holds 1 to 6 training digits (never the MNIST test digits), each augmented as for the
+Each row holds 1 to 6 training digits (1 to 8 in a 144-px row; never the MNIST test digits), each augmented as for the
 reading model (augment.digit_mask: turned, slanted, distorted, thresholded, redrawn with another pen)
 and run together until they touch or overlap a little (augment.touching_row), then normalised as the
 reader does (rows.row_input). The network starts from the shipped reading model's three convolutions
@@ -25,32 +26,33 @@ from tinycnn.augment import digit_mask, touching_row
 from tinycnn.ctc import best_path, ctc_loss
 from tinycnn.datasets import mnist
 from tinycnn.model import load_model
-from tinycnn.rows import logits_of, row_cnn, row_input, take_convolutions
+from tinycnn.rows import ROW_WIDTH, WIDE_ROW, logits_of, row_cnn, row_input, take_convolutions
 
-DIGITS_PER_ROW = (1, 2, 3, 4, 5, 6)
-ROW_SHARES = (0.08, 0.27, 0.25, 0.2, 0.1, 0.1)  # mostly the pairs and triples fast writers join
+# The share of rows holding 1, 2, 3, ... digits, by row width: mostly the pairs and triples fast writers join.
+ROW_SHARES = {ROW_WIDTH: (0.08, 0.27, 0.25, 0.2, 0.1, 0.1), WIDE_ROW: (0.06, 0.2, 0.2, 0.16, 0.12, 0.1, 0.08, 0.08)}
 READER_WEIGHTS = Path(__file__).resolve().parents[1] / "tinycnn" / "weights" / "reader_cnn.npz"
 
 
 def _make_rows(job):
-    """Worker: `count` rows from the digits (N, 28, 28) and labels, with its own seeded generator."""
-    images, labels, count, seed = job
+    """Worker: `count` rows `width` px wide from the digits (N, 28, 28) and labels, with its own seeded generator."""
+    images, labels, count, seed, width = job
     rng = np.random.default_rng(seed)
+    shares = ROW_SHARES[width]
     rows, strings = [], []
     for _ in range(count):
-        picked = rng.integers(0, len(images), rng.choice(DIGITS_PER_ROW, p=ROW_SHARES))
+        picked = rng.integers(0, len(images), rng.choice(np.arange(1, len(shares) + 1), p=shares))
         height = int(rng.integers(28, 70))
         row = touching_row([digit_mask(images[i], int(labels[i]), rng, height) for i in picked], rng)
-        rows.append(row_input(row)[0])
+        rows.append(row_input(row, width)[0])
         strings.append([int(labels[i]) for i in picked])
     return rows, strings
 
 
-def make_rows(images, labels, count, seed, workers, chunk=2000):
-    """`count` rows (count, 28, 112) float32 and their digit strings; chunks are seeded from `seed`,
+def make_rows(images, labels, count, seed, workers, chunk=2000, width=ROW_WIDTH):
+    """`count` rows (count, 28, width) float32 and their digit strings; chunks are seeded from `seed`,
     so the rows do not depend on the number of workers."""
     seeds = np.random.SeedSequence(seed).spawn(-(-count // chunk))
-    jobs = [(images, labels, min(chunk, count - i), s) for i, s in zip(range(0, count, chunk), seeds)]
+    jobs = [(images, labels, min(chunk, count - i), s, width) for i, s in zip(range(0, count, chunk), seeds)]
     with multiprocessing.Pool(workers) as pool:
         parts = pool.map(_make_rows, jobs)
     return np.array([r for rows, _ in parts for r in rows], dtype=np.float32), [s for _, ss in parts for s in ss]
@@ -91,6 +93,8 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--row-width", type=int, choices=sorted(ROW_SHARES), default=ROW_WIDTH,
+                        help="the row's width in px: 112 holds about six digits, 144 about eight")
     parser.add_argument("--start-from", default=str(READER_WEIGHTS),
                         help="a reading model whose three convolutions the network starts from "
                              "(default: the shipped one); none: random weights")
@@ -101,12 +105,13 @@ def main(argv=None):
 
     (x_train, y_train), _ = mnist.load_data(args.data_dir)
     start = time.perf_counter()
-    rows, strings = make_rows(x_train, y_train, args.rows + args.held_aside, args.seed, args.workers)
+    rows, strings = make_rows(x_train, y_train, args.rows + args.held_aside, args.seed, args.workers,
+                              width=args.row_width)
     print(f"made {len(rows)} rows in {time.perf_counter() - start:.0f}s", flush=True)
     aside, aside_strings = rows[:args.held_aside], strings[:args.held_aside]
     rows, strings = rows[args.held_aside:], strings[args.held_aside:]
 
-    model = row_cnn(seed=args.seed)
+    model = row_cnn(seed=args.seed, width=args.row_width)
     if args.start_from != "none":
         take_convolutions(model, load_model(args.start_from))
     start = time.perf_counter()
@@ -117,9 +122,9 @@ def main(argv=None):
     print(f"rows held aside read exactly: {100 * exact:.1f}% of {args.held_aside}")
     model.metadata = {
         "command": "python scripts/train_row_reader.py " + shlex.join(sys.argv[1:] if argv is None else argv),
-        "seed": args.seed, "start_from": Path(args.start_from).name, "epochs": args.epochs, "rows": int(len(rows)),
-        "ctc_loss": loss, "held_aside_rows_read_exactly": exact, "seconds_training": round(seconds),
-        "numpy": np.__version__,
+        "seed": args.seed, "row_width": args.row_width, "start_from": Path(args.start_from).name,
+        "epochs": args.epochs, "rows": int(len(rows)), "ctc_loss": loss, "held_aside_rows_read_exactly": exact,
+        "seconds_training": round(seconds), "numpy": np.__version__,
     }
     model.save(args.out)
     print(f"Saved {args.out}")

@@ -100,8 +100,10 @@ def prefers_digit_shapes(pieces):
 
 
 class RowReaderSaying:
-    """A stand-in for the row reader (tinycnn.rows): its forward gives these logits (22, 11) for every
-    row, as (N, 1, 22, 11)."""
+    """A stand-in for a row reader (tinycnn.rows) of 28x112 rows: its forward gives these logits
+    (22, 11) for every row, as (N, 1, 22, 11)."""
+
+    input_shape = (28, 112, 1)
 
     def __init__(self, logits):
         self.logits = np.asarray(logits, dtype=float)

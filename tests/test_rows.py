@@ -37,10 +37,21 @@ def test_a_blob_too_long_for_the_row_is_narrowed_to_fit():
     assert ink_cols.max() < rows.ROW_WIDTH - rows.LEFT + 1 and scale < 20 / 40
 
 
-def test_row_cnn_gives_logits_for_22_columns():
+def test_row_cnn_gives_logits_for_22_columns_or_30_in_a_wide_row():
     model = rows.row_cnn(seed=0)
     assert model.count_params() == 352_587
     assert rows.logits_of(model, np.zeros((2, rows.ROW_HEIGHT, rows.ROW_WIDTH))).shape == (2, 22, ctc.BLANK + 1)
+    wide = rows.row_cnn(seed=0, width=rows.WIDE_ROW)
+    assert wide.count_params() == 352_587
+    assert rows.logits_of(wide, np.zeros((1, rows.ROW_HEIGHT, rows.WIDE_ROW))).shape == (1, 30, ctc.BLANK + 1)
+
+
+def test_a_wide_row_holds_the_same_blob_at_the_same_scale_with_room_to_spare():
+    row, scale, origin = rows.row_input(np.pad(_bars(), 5), rows.WIDE_ROW)
+    assert row.shape == (rows.ROW_HEIGHT, rows.WIDE_ROW)
+    assert (row[:, :rows.ROW_WIDTH] == rows.row_input(np.pad(_bars(), 5))[0]).all() and not row[:, rows.ROW_WIDTH:].any()
+    long_blob = _bars(height=40, widths=(20,) * 12, gap=10)
+    assert rows.row_input(long_blob, rows.WIDE_ROW)[1] > rows.row_input(long_blob)[1]  # narrowed less
 
 
 def _features(model, x, layers=5):

@@ -60,7 +60,7 @@ def test_train_reader_evaluates_saved_models_averaged(mnist_data, capsys):
 
 def test_train_row_reader_end_to_end(mnist_dir, tmp_path, capsys):
     from script_loader import load_script
-    from tinycnn.rows import ROW_HEIGHT, ROW_WIDTH
+    from tinycnn.rows import ROW_HEIGHT, ROW_WIDTH, WIDE_ROW
 
     train_row_reader = load_script("train_row_reader")
     (x_train, y_train), _ = mnist.load_data(mnist_dir, download=False)
@@ -68,6 +68,8 @@ def test_train_row_reader_end_to_end(mnist_dir, tmp_path, capsys):
     two, strings = train_row_reader.make_rows(x_train[:50], y_train[:50], 6, seed=3, workers=2, chunk=4)
     assert one.shape == (6, ROW_HEIGHT, ROW_WIDTH) and (one == two).all()  # the same rows however many workers
     assert all(1 <= len(s) <= 6 for s in strings)
+    wide, strings = train_row_reader.make_rows(x_train[:50], y_train[:50], 40, seed=3, workers=1, width=WIDE_ROW)
+    assert wide.shape == (40, ROW_HEIGHT, WIDE_ROW) and max(len(s) for s in strings) > 6  # up to eight digits a row
     out = tmp_path / "rows.npz"
     assert train_row_reader.main(["--rows", "64", "--held-aside", "8", "--epochs", "2", "--workers", "1",
                                   "--data-dir", str(mnist_dir), "--seed", "5", "--out", str(out)]) == 0
@@ -77,4 +79,5 @@ def test_train_row_reader_end_to_end(mnist_dir, tmp_path, capsys):
     model = load_model(out)
     assert model.metadata["seed"] == 5 and model.metadata["command"].startswith("python scripts/train_row_reader.py")
     assert model.metadata["start_from"] == "reader_cnn.npz"  # the shipped reading model's convolutions
+    assert model.metadata["row_width"] == ROW_WIDTH and model.input_shape == (ROW_HEIGHT, ROW_WIDTH, 1)
     assert "rows held aside read exactly" in printed

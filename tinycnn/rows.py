@@ -19,10 +19,12 @@ columns either side too (8 px further each way, 42 px in all): where digits
 overlap, what the next digit is tells which strokes belong to this one.
 
 The blob is scaled to 20 px tall (MNIST's box), strokes at MNIST's width, and
-placed at the left of a 28x112 row: up to about six digits fit.
-scripts/train_row_reader.py trains it on rows of augmented MNIST training digits
-run together (augment.touching_row), starting from the reading model's three
-convolutions (`take_convolutions`).
+placed at the left of a 28x112 row: up to about six digits fit. A wider row
+(`row_cnn(width=144)`: 30 columns, about eight digits) takes the same layers;
+the reader reads every blob with both networks it ships (see read.read_again).
+scripts/train_row_reader.py trains them on rows of augmented MNIST training
+digits run together (augment.touching_row), starting from the reading model's
+three convolutions (`take_convolutions`).
 """
 
 from dataclasses import dataclass
@@ -36,15 +38,16 @@ from .losses import log_softmax
 from .model import Sequential
 from .normalize import DIGIT_SIZE, MNIST_STROKE, scaled, set_stroke_width
 
-ROW_HEIGHT, ROW_WIDTH = 28, 112
+ROW_HEIGHT, ROW_WIDTH, WIDE_ROW = 28, 112, 144
 LEFT = 4  # the row starts 4 px in, as MNIST leaves 4 px round its 20-px box
 STRIDE, FIRST_CENTRE = 4, 12.5  # output column t looks at input columns around 4t + 12.5
 
 
-def row_cnn(seed=None):
-    """The row reader's network, 352,587 parameters; its output (N, 1, 22, 11) are logits."""
+def row_cnn(seed=None, width=ROW_WIDTH):
+    """The row reader's network for rows `width` px wide, 352,587 parameters (the same for any width);
+    its output (N, 1, 22, 11) are logits (30 columns for 144 px: one per 4 px of row)."""
     return Sequential([
-        Conv2D(32, 3, activation="relu", input_shape=(ROW_HEIGHT, ROW_WIDTH, 1)),
+        Conv2D(32, 3, activation="relu", input_shape=(ROW_HEIGHT, width, 1)),
         MaxPool2D(2),
         Conv2D(64, 3, activation="relu"),
         MaxPool2D(2),
@@ -72,8 +75,8 @@ def take_convolutions(row_model, reader):
             b.params[key][...] = a.params[key]
 
 
-def row_input(mask):
-    """A blob (h, w) bool -> ((28, 112) float32 in [0, 1], scale, origin): its strokes redrawn at
+def row_input(mask, row_width=ROW_WIDTH):
+    """A blob (h, w) bool -> ((28, row_width) float32 in [0, 1], scale, origin): its strokes redrawn at
     MNIST's width, cropped to the ink, 20 px tall (or less, if it is too wide for the row), 4 px
     from the left and centred in height. Blob column x lands on row column LEFT + (x - origin) * scale."""
     rows, cols = ndi.find_objects(mask.astype(np.int8))[0]
@@ -82,16 +85,16 @@ def row_input(mask):
     ink_rows, ink_cols = ndi.find_objects(restroked.astype(np.int8))[0]
     mask = restroked[ink_rows, ink_cols]
     height, width = mask.shape
-    scale = min(DIGIT_SIZE / height, (ROW_WIDTH - 2 * LEFT) / width)
+    scale = min(DIGIT_SIZE / height, (row_width - 2 * LEFT) / width)
     ink = scaled(mask.astype(np.float32), scale)
-    row = np.zeros((ROW_HEIGHT, ROW_WIDTH), dtype=np.float32)
+    row = np.zeros((ROW_HEIGHT, row_width), dtype=np.float32)
     top = (ROW_HEIGHT - ink.shape[0]) // 2
     row[top:top + ink.shape[0], LEFT:LEFT + ink.shape[1]] = ink
     return row, scale, cols.start + ink_cols.start - pad
 
 
 def logits_of(model, rows):
-    """rows (N, 28, 112) -> the row reader's logits (N, 22, 11)."""
+    """rows (N, 28, W) -> the row reader's logits (N, (W - 24) / 4, 11)."""
     return model.forward(np.asarray(rows, dtype=np.float32)[..., None])[:, 0]
 
 
@@ -107,11 +110,12 @@ class RowDigit:
 
 
 def read_row(model, mask):
-    """The row reader's reading of a blob (h, w) bool: (list of RowDigit, logits (22, 11)).
+    """A row reader's reading of a blob (h, w) bool: (list of RowDigit, logits (columns, 11)), in a
+    row as wide as the network takes.
 
     Each digit's extent runs half way to its neighbours' centres (the blob's edges
     at the ends); a centre is the middle of the columns that say it."""
-    row, scale, origin = row_input(mask)
+    row, scale, origin = row_input(mask, model.input_shape[1])
     logits = logits_of(model, row[None])[0]
     probs = np.exp(log_softmax(logits))
     found = ctc.best_path(logits[None])[0]
