@@ -11,7 +11,7 @@ from tinycnn import read
 from tinycnn.ctc import BLANK
 from tinycnn.read import main, read_digits
 
-from drawing import RowReaderSaying, render, saying
+from drawing import ClassifierSaying, RowReaderSaying, render, saying, sure_of
 
 
 def pick_digits(mnist_data, text, start=0):
@@ -65,9 +65,9 @@ def test_a_known_count_of_digits_mends_the_segmentation(mnist_data):
     image = number_image(pick_digits(mnist_data, "8163"), gap=-24)  # digits overlapping by 24 px of 64
     model = read.load_model(READER_SEED0)
     # the split search alone (no second reading by the row reader): on its own, this network cuts them wrong
-    assert len(read_digits(image, model, row_model=False).digits) != 4
-    assert read_digits(image, model, digits=4, row_model=False).text == "8163"
-    assert read_digits(image, model, digits=(3, 4), row_model=False).text == "8163"
+    assert len(read_digits(image, model, row_readers=False).digits) != 4
+    assert read_digits(image, model, digits=4, row_readers=False).text == "8163"
+    assert read_digits(image, model, digits=(3, 4), row_readers=False).text == "8163"
 
 
 def test_two_lines(mnist_data, paper_model):
@@ -123,6 +123,9 @@ def _blob_read_as_47():
     return digits, blob
 
 
+NOT_ASKED = None  # the reading model, asked only about row readings of fewer digits than its own
+
+
 def _columns(*labels):
     """22 row-reader columns saying `labels`, one digit every fifth column from column 1."""
     columns = [BLANK] * 22
@@ -134,7 +137,7 @@ def _columns(*labels):
 def test_the_row_reader_replaces_a_blobs_digits_when_it_is_surer_of_its_own_reading(capsys):
     from tinycnn.read import Reading, read_again
     digits, blob = _blob_read_as_47()
-    again = read_again(digits, [blob], RowReaderSaying(saying(_columns(4, 1, 7))), 1.0, (200, 300))
+    again = read_again(digits, [blob], [RowReaderSaying(saying(_columns(4, 1, 7)))], NOT_ASKED, 1.0, (200, 300))
     assert [d.label for d in again] == [5, 4, 1, 7] and again[0] == digits[0]
     assert all(d.row_doubt for d in again[1:]) and Reading("x.png", again).uncertain
     assert again[1].box[0] == 100 and again[3].box[0] + again[3].box[2] == 160  # within the blob, side by side
@@ -142,19 +145,49 @@ def test_the_row_reader_replaces_a_blobs_digits_when_it_is_surer_of_its_own_read
     # a 1 it hardly sees (a little likelier than nothing in one column): the classifier's digits stay, flagged
     unsure = saying(_columns(4, BLANK, 7))
     unsure[6, 1] = unsure[6, BLANK] + 0.2
-    kept = read_again(digits, [blob], RowReaderSaying(unsure), 1.0, (200, 300))
+    kept = read_again(digits, [blob], [RowReaderSaying(unsure)], NOT_ASKED, 1.0, (200, 300))
     assert [d.label for d in kept] == [5, 4, 7] and kept[1].row_doubt and kept[2].row_doubt and not kept[0].row_doubt
     read._report_uncertain(Reading("x.png", kept), "")
     assert read.ROW_DISAGREES in capsys.readouterr().err
     # reading the same: nothing changes
-    assert read_again(digits, [blob], RowReaderSaying(saying(_columns(4, 7))), 1.0, (200, 300)) == digits
+    assert read_again(digits, [blob], [RowReaderSaying(saying(_columns(4, 7)))], NOT_ASKED, 1.0, (200, 300)) == digits
+
+
+def test_row_readers_replace_the_digits_only_with_what_they_find_likelier_together():
+    from tinycnn.read import read_again
+    digits, blob = _blob_read_as_47()
+    sees_the_one, does_not = RowReaderSaying(saying(_columns(4, 1, 7))), RowReaderSaying(saying(_columns(4, 7)))
+    split = read_again(digits, [blob], [sees_the_one, does_not], NOT_ASKED, 1.0, (200, 300))
+    assert [d.label for d in split] == [5, 4, 7] and split[1].row_doubt and split[2].row_doubt
+    both = read_again(digits, [blob], [sees_the_one, sees_the_one], NOT_ASKED, 1.0, (200, 300))
+    assert [d.label for d in both] == [5, 4, 1, 7]
+
+
+def test_a_row_reading_of_fewer_digits_than_the_cut_needs_the_classifiers_word_for_them():
+    from tinycnn.read import read_again
+    digits, blob = _blob_read_as_47()
+    one_digit = [10] * 22
+    one_digit[6] = 5
+    row_reader = RowReaderSaying(saying(one_digit, sureness=4.0))  # "5" likelier than "47" by 4.8 nats
+    again = read_again(digits, [blob], [row_reader], ClassifierSaying(sure_of(5)), 1.0, (200, 300))
+    assert [d.label for d in again] == [5, 5] and again[1].box[0] == 100 and again[1].box[2] == 60
+    kept = read_again(digits, [blob], [row_reader], ClassifierSaying(sure_of(4)), 1.0, (200, 300))
+    assert [d.label for d in kept] == [5, 4, 7] and kept[1].row_doubt and kept[2].row_doubt
+
+
+def test_a_row_reader_too_short_to_say_the_classifiers_digits_does_not_judge_them():
+    from tinycnn.read import read_again
+    digits, blob = _blob_read_as_47()
+    one_column = RowReaderSaying(saying([5]))  # it can say one digit, so "47" is impossible for it
+    kept = read_again(digits, [blob], [one_column], ClassifierSaying(sure_of(5)), 1.0, (200, 300))
+    assert [d.label for d in kept] == [5, 4, 7] and kept[1].row_doubt and kept[2].row_doubt
 
 
 def test_the_row_reader_never_replaces_a_lone_digit_only_doubts_it():
     from tinycnn.read import read_again
     digits, blob = _blob_read_as_47()
     lone = [digits[0], replace(digits[1], box=(100, 10, 60, 80))]  # the blob read as one 4
-    again = read_again(lone, [blob], RowReaderSaying(saying(_columns(4, 1, 7))), 1.0, (200, 300))
+    again = read_again(lone, [blob], [RowReaderSaying(saying(_columns(4, 1, 7)))], NOT_ASKED, 1.0, (200, 300))
     assert [d.label for d in again] == [5, 4] and again[1].row_doubt and not again[0].row_doubt
 
 
@@ -163,7 +196,7 @@ def test_a_digit_of_its_own_reaching_into_the_blobs_columns_is_not_the_blobs():
     digits, blob = _blob_read_as_47()
     slanted_one = Digit(1, 0.97, (88, 10, 26, 80), 0)  # its centre (x 101) lies over the blob's first column
     digits = [digits[0], slanted_one] + digits[1:]
-    assert read_again(digits, [blob], RowReaderSaying(saying(_columns(4, 7))), 1.0, (200, 300)) == digits
+    assert read_again(digits, [blob], [RowReaderSaying(saying(_columns(4, 7)))], NOT_ASKED, 1.0, (200, 300)) == digits
 
 
 def test_the_boxes_picture_marks_in_red_what_the_reading_doubts(tmp_path):

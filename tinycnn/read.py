@@ -7,11 +7,11 @@
 
 `read_digits(image_or_path)` returns a `Reading` with the text, one string per
 line, and every digit's box, probability and runner-up labels. Blobs of touching
-digits are read twice: cut into digits by the split search, and whole by the row
-reader (tinycnn.rows), whose reading wins when it is much the likelier
+digits are read twice: cut into digits by the split search, and whole by two row
+readers (tinycnn.rows), whose reading wins when it is much the likelier
 (`read_again`). A digit whose probability is below `min_confidence`, that was cut
 from touching digits where another cut read nearly as well (`CUT_DOUBT`), or
-whose blob the two readers read differently, is *uncertain*, and so is a reading
+whose blob a row reader read otherwise, is *uncertain*, and so is a reading
 that left out a stroke as "/" (a steep 1 looks the same): one wrong digit is a
 wrong mark, so the command says so (on stderr, or in --json) and `--strict`
 turns it into exit code 3.
@@ -52,20 +52,21 @@ MIN_CONFIDENCE = 0.9
 # for 9 of its 538 right ones flagged too (1.0: 1 for 7; 3.0: 3 for 12).
 CUT_DOUBT = 2.0
 CLOSE_CUT = "cut from touching digits where another cut read nearly as well"
-# The row reader (tinycnn.rows, trained by scripts/train_row_reader.py --seed 0 --epochs 8) reads every
-# blob the split search weighed once more, whole, without cutting it. Where it reads the blob otherwise,
-# the blob's digits are uncertain; where the classifier read the blob as two digits or more and the row
-# reader finds its own reading more likely than the classifier's by over ROW_MARGIN (log-likelihood
-# under its CTC output, nats), its reading replaces theirs. Chosen on the development sets with its first
-# network: numbers right of 600 / of 150 and 200 touching images (--conditions touching --seed 2 /
-# --seed 4), 544 / 76 / 82 without it, 545 / 92 / 111 at a margin of 1, 550 / 93 / 112 at 2, 549 / 89 /
-# 108 at 4; at 2 and replacing the digits of two-digit blobs and up only, 554 / 93 / 111 (it reads a lone
-# digit worse than the classifier: on the evaluation set it read "64" as "621" and "4" as "11"). With
-# today's network (two 1x3 convolutions more, see rows.py): 557 / 103 / 127 at 2, 558 / 102 / 128 at 1;
-# lone digits replaced too at a lead of 4 nats: 557 / 103 / 129 (the one before it: 558 / 97 / 119 at 2).
-ROW_MODEL = "row_reader.npz"
+# The row readers (tinycnn.rows; scripts/train_row_reader.py --seed 0 --epochs 8, for a 28x112 row and
+# with --row-width 144) read every blob the split search weighed once more, whole, without cutting it.
+# Where one reads the blob otherwise, the blob's digits are uncertain; where the classifier read the blob
+# as two digits or more and a row reader's reading is likelier than the classifier's by over ROW_MARGIN
+# nats per row reader (`reading_lead`: log-likelihoods summed over the row readers' CTC outputs), it
+# replaces theirs. Chosen on the development sets with the first row reader: numbers right of 600 / of
+# 150 and 200 touching images (--conditions touching --seed 2 / --seed 4), 544 / 76 / 82 without it,
+# 545 / 92 / 111 at a margin of 1, 550 / 93 / 112 at 2, 549 / 89 / 108 at 4; at 2 and replacing the
+# digits of two-digit blobs and up only, 554 / 93 / 111 (it reads a lone digit worse than the classifier:
+# on the evaluation set it read "64" as "621" and "4" as "11"). With the 28x112 network alone (two 1x3
+# convolutions more, see rows.py): 558 / 107 / 134 at 2; the 28x144 one alone 561 / 111 / 143, and 562 /
+# 111 / 143 with the classifier's word on fewer digits; both, 561 / 114 / 141, and 562 / 114 / 141.
+ROW_MODELS = ("row_reader.npz", "row_reader_wide.npz")
 ROW_MARGIN = 2.0
-ROW_DISAGREES = "the row reader, reading the touching digits whole, read them otherwise"
+ROW_DISAGREES = "a row reader, reading the touching digits whole, read them otherwise"
 SLASH = "a stroke was read as '/' and left out; a 1 written steeply looks the same"
 # The split search counts a reading model's "not a digit" share 4 more times: with it, 150 images of
 # touching digits (make_digit_strings.py --conditions touching --seed 2) read 34.0% -> 40.7%, the
@@ -100,7 +101,7 @@ class Digit:
     alternatives: list = field(default_factory=list)  # [(label, prob), ...], most likely first
     gap_before: bool = False  # a word gap separates it from the digit before it
     cut_margin: float = None  # cut from touching digits: the split search's lead (segment.Segment)
-    row_doubt: bool = False  # in a blob of touching digits the row reader read otherwise (ROW_MARGIN)
+    row_doubt: bool = False  # in a blob of touching digits a row reader read otherwise (ROW_MARGIN)
 
     @property
     def close_cut(self):
@@ -135,7 +136,7 @@ class Reading:
 
     def doubts(self, digit):
         """True when `digit` is uncertain: read below min_confidence, cut where another cut read nearly
-        as well, or in a blob the row reader read otherwise."""
+        as well, or in a blob a row reader read otherwise."""
         return digit.prob < self.min_confidence or digit.close_cut or digit.row_doubt
 
     @property
@@ -215,14 +216,14 @@ def upright_masks(found):
     return masks if changed else None
 
 
-def read_digits(image, model=None, min_confidence=MIN_CONFIDENCE, method="auto", digits=None, row_model=None):
+def read_digits(image, model=None, min_confidence=MIN_CONFIDENCE, method="auto", digits=None, row_readers=None):
     """Read the digits in `image` (a path, a PIL image or an array); returns a Reading.
 
     digits: how many digits each line should hold, N or (low, high), if known (a roll
     number's length): a line first found with fewer or more is split or joined
     further when the classifier finds a way to (see segment.segment).
-    row_model: the row reader that reads blobs of touching digits again, whole (default:
-    the shipped one, ROW_MODEL; False: none, see `read_again`).
+    row_readers: the row readers that read blobs of touching digits again, whole (default:
+    the shipped ones, ROW_MODELS; False: none, see `read_again`).
     Raises imageio.ImageError (a ValueError) naming the file for input that is not a readable image."""
     model = shipped_model() if model is None else model
     gray = imageio.load_grayscale(image)
@@ -243,23 +244,24 @@ def read_digits(image, model=None, min_confidence=MIN_CONFIDENCE, method="auto",
                 line=int(seg.line), gap_before=bool(seg.gap_before),
                 alternatives=[(int(k), round(float(p[k]), 4)) for k in ranked[1:1 + ALTERNATIVES]],
                 cut_margin=None if seg.cut_margin is None else round(float(seg.cut_margin), 3)))
-    if found.weighed and row_model is not False:
-        row_model = shipped_model(ROW_MODEL) if row_model is None else row_model
-        read = read_again(read, found.weighed, row_model, factor, gray.shape)
+    if found.weighed and row_readers is not False:
+        row_readers = [shipped_model(name) for name in ROW_MODELS] if row_readers is None else row_readers
+        read = read_again(read, found.weighed, row_readers, model, factor, gray.shape)
     slashes = [(_scaled_box(s.box, factor, gray.shape), int(s.line)) for s in found.slashes]
     return Reading(file=name, digits=read, min_confidence=min_confidence, slashes=slashes)
 
 
-def read_again(digits, weighed, row_model, factor, shape):
-    """The Digits of a reading with each blob of touching digits read again by the row reader.
+def read_again(digits, weighed, row_readers, model, factor, shape):
+    """The Digits of a reading with each blob of touching digits read again by the row readers.
 
     weighed: the blobs the split search weighed (segment.Segmentation.weighed), in the
     working image shrunk `factor` times from an image of `shape`. A blob's digits are
     those on its line whose box lies within its columns (a slanted 1 just before it, a
     blob of its own, reaches into them but is not its) and whose centre lies within its
-    rows. Where the row reader reads the blob otherwise, they are marked row_doubt; where
-    they are two or more and it finds its own reading more likely than theirs by over
-    ROW_MARGIN nats, its digits (boxes from its columns) replace them.
+    rows. Where a row reader reads the blob otherwise, they are marked row_doubt. Where
+    they are two or more, each reading a row reader gives is weighed against theirs by
+    `reading_lead`; the likeliest by over ROW_MARGIN nats per row reader replaces them,
+    its digits' boxes from its columns.
     """
     digits = list(digits)
     for blob in weighed:
@@ -269,24 +271,55 @@ def read_again(digits, weighed, row_model, factor, shape):
                   and by * factor <= d.box[1] + d.box[3] / 2 <= (by + bh) * factor]
         if not inside:
             continue
-        found, logits = rows.read_row(row_model, blob.mask)
-        theirs, mine = [digits[i].label for i in inside], [d.label for d in found]
-        if mine == theirs:
+        readings = [rows.read_row(reader, blob.mask) for reader in row_readers]
+        theirs = [digits[i] for i in inside]
+        if all([d.label for d in found] == [d.label for d in theirs] for found, _ in readings):
             continue
-        lead = -np.inf  # how much likelier the row reader finds its reading than theirs
-        if mine and 2 <= len(theirs) <= logits.shape[0] and inside == list(range(inside[0], inside[-1] + 1)):
-            lead = float(np.subtract(*ctc.log_likelihood(np.stack([logits, logits]), [mine, theirs])))
-        if lead <= ROW_MARGIN:
+        best, lead = None, -np.inf
+        if len(theirs) >= 2 and inside == list(range(inside[0], inside[-1] + 1)):
+            logits = [found_logits for _, found_logits in readings]
+            for found, _ in readings:
+                if found and [d.label for d in found] != [d.label for d in theirs]:
+                    its_lead = reading_lead(found, theirs, logits, model, blob.mask)
+                    if its_lead > lead:
+                        best, lead = found, its_lead
+        if lead <= ROW_MARGIN * len(row_readers):
             for i in inside:
                 digits[i] = replace(digits[i], row_doubt=True)
             continue
-        first = digits[inside[0]]
-        new = [Digit(label=d.label, prob=round(d.prob, 4), line=first.line, row_doubt=True,
+        new = [Digit(label=d.label, prob=round(d.prob, 4), line=theirs[0].line, row_doubt=True,
                      box=_scaled_box((bx + d.left, by, d.right - d.left, bh), factor, shape),
                      alternatives=[(label, round(p, 4)) for label, p in d.alternatives[:ALTERNATIVES]],
-                     gap_before=first.gap_before and n == 0) for n, d in enumerate(found)]
+                     gap_before=theirs[0].gap_before and n == 0) for n, d in enumerate(best)]
         digits[inside[0]:inside[-1] + 1] = new
     return digits
+
+
+def reading_lead(found, theirs, logits, model, mask):
+    """How much likelier (nats) a row reader's digits `found` are than the classifier's, `theirs`.
+
+    Under every row reader (its logits (columns, 11) each): the sum of their CTC log-likelihoods
+    of the one string and the other. Fewer digits than theirs say that pieces the split search cut
+    apart are one digit: then the classifier weighs in too, with its log-probabilities of the row
+    reader's digits, each read from the band of the blob (h, w) bool between its neighbours, against
+    those of its own (a wide 5 cut into "45" was read 4 by a row reader, 5 by the classifier).
+    """
+    def log_likelihood(labels):
+        return sum(float(ctc.log_likelihood(row[None], [labels])[0]) if len(labels) <= len(row) else -np.inf
+                   for row in logits)
+
+    theirs_likelihood = log_likelihood([d.label for d in theirs])
+    if not np.isfinite(theirs_likelihood):  # more digits than a row reader's columns can say: it cannot judge
+        return -np.inf
+    lead = log_likelihood([d.label for d in found]) - theirs_likelihood
+    if len(found) < len(theirs):
+        bands = [mask[:, int(d.left):max(int(np.ceil(d.right)), int(d.left) + 1)] for d in found]
+        if not all(band.any() for band in bands):
+            return -np.inf
+        probs = averaged_probabilities(model, bands)
+        lead += float(np.sum(np.log(np.maximum(probs[np.arange(len(found)), [d.label for d in found]], 1e-12))))
+        lead -= float(np.sum(np.log([max(d.prob, 1e-12) for d in theirs])))
+    return lead
 
 
 def working_scale(gray, method="auto"):
