@@ -63,7 +63,8 @@ CLOSE_CUT = "cut from touching digits where another cut read nearly as well"
 # digits of two-digit blobs and up only, 554 / 93 / 111 (it reads a lone digit worse than the classifier:
 # on the evaluation set it read "64" as "621" and "4" as "11"). With the 28x112 network alone (two 1x3
 # convolutions more, see rows.py): 558 / 107 / 134 at 2; the 28x144 one alone 561 / 111 / 143, and 562 /
-# 111 / 143 with the classifier's word on fewer digits; both, 561 / 114 / 141, and 562 / 114 / 141.
+# 111 / 143 with the classifier's word on fewer digits; both, 561 / 114 / 141, and 562 / 114 / 141 (at 1
+# nat a row reader 563 / 114 / 143, but the evaluation set 937 -> 935; at 3, 561 / 112 / 140).
 ROW_MODELS = ("row_reader.npz", "row_reader_wide.npz")
 ROW_MARGIN = 2.0
 ROW_DISAGREES = "a row reader, reading the touching digits whole, read them otherwise"
