@@ -279,8 +279,11 @@ def read_again(digits, weighed, row_readers, model, factor, shape):
         best, lead = None, -np.inf
         if len(theirs) >= 2 and inside == list(range(inside[0], inside[-1] + 1)):
             logits = [found_logits for _, found_logits in readings]
+            proposed = {}  # each reading once, with the digits of the first row reader to give it
             for found, _ in readings:
-                if found and [d.label for d in found] != [d.label for d in theirs]:
+                proposed.setdefault(tuple(d.label for d in found), found)
+            for labels, found in proposed.items():
+                if labels and list(labels) != [d.label for d in theirs]:
                     its_lead = reading_lead(found, theirs, logits, model, blob.mask)
                     if its_lead > lead:
                         best, lead = found, its_lead
