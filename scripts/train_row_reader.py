@@ -7,7 +7,8 @@ Each row holds 1 to 6 training digits (1 to 8 in a 144-px row; never the MNIST t
 reading model (augment.digit_mask: turned, slanted, distorted, thresholded, redrawn with another pen)
 and run together until they touch or overlap a little (augment.touching_row), then normalised as the
 reader does (rows.row_input). The network starts from the shipped reading model's three convolutions
-(rows.take_convolutions; --start-from none: from random weights). The rows are made once, before
+(rows.take_convolutions; --start-from none: from random weights), or, given a row reader of the same width,
+from all its weights, to train it further on new rows (another --seed makes other rows). The rows are made once, before
 training; --held-aside of them (1,000) are kept out of training to measure how many rows the network
 reads exactly. Saves the model with its command, seed and numbers in its metadata.
 """
@@ -97,7 +98,8 @@ def main(argv=None):
                         help="the row's width in px: 112 holds about six digits, 144 about eight")
     parser.add_argument("--start-from", default=str(READER_WEIGHTS),
                         help="a reading model whose three convolutions the network starts from "
-                             "(default: the shipped one); none: random weights")
+                             "(default: the shipped one), a row reader of this width to train further, "
+                             "or none: random weights")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--data-dir", help="MNIST folder (default: $TINYCNN_DATA)")
     parser.add_argument("--out", default="row_reader.npz")
@@ -111,9 +113,13 @@ def main(argv=None):
     aside, aside_strings = rows[:args.held_aside], strings[:args.held_aside]
     rows, strings = rows[args.held_aside:], strings[args.held_aside:]
 
-    model = row_cnn(seed=args.seed, width=args.row_width)
+    model, start_from = row_cnn(seed=args.seed, width=args.row_width), {}
     if args.start_from != "none":
-        take_convolutions(model, load_model(args.start_from))
+        given = load_model(args.start_from)
+        if given.input_shape == model.input_shape:
+            model, start_from = given, {"start_from_command": given.metadata.get("command")}
+        else:
+            take_convolutions(model, given)
     start = time.perf_counter()
     loss = train(model, rows, strings, args.epochs, args.batch_size, args.learning_rate, args.seed,
                  log=lambda line: print(line, flush=True))
@@ -124,7 +130,7 @@ def main(argv=None):
         "command": "python scripts/train_row_reader.py " + shlex.join(sys.argv[1:] if argv is None else argv),
         "seed": args.seed, "row_width": args.row_width, "start_from": Path(args.start_from).name,
         "epochs": args.epochs, "rows": int(len(rows)), "ctc_loss": loss, "held_aside_rows_read_exactly": exact,
-        "seconds_training": round(seconds), "numpy": np.__version__,
+        "seconds_training": round(seconds), "numpy": np.__version__, **start_from,
     }
     model.save(args.out)
     print(f"Saved {args.out}")

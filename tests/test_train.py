@@ -81,3 +81,11 @@ def test_train_row_reader_end_to_end(mnist_dir, tmp_path, capsys):
     assert model.metadata["start_from"] == "reader_cnn.npz"  # the shipped reading model's convolutions
     assert model.metadata["row_width"] == ROW_WIDTH and model.input_shape == (ROW_HEIGHT, ROW_WIDTH, 1)
     assert "rows held aside read exactly" in printed
+
+    further = tmp_path / "further.npz"  # a row reader of the same width goes on from all its weights
+    assert train_row_reader.main(["--rows", "64", "--held-aside", "8", "--epochs", "1", "--workers", "1",
+                                  "--data-dir", str(mnist_dir), "--seed", "5", "--start-from", str(out),
+                                  "--out", str(further)]) == 0
+    printed = capsys.readouterr().out
+    assert float(printed.split("CTC loss ")[1].split()[0]) < losses[1]  # on from where it stopped
+    assert load_model(further).metadata["start_from_command"] == model.metadata["command"]
