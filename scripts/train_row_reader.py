@@ -2,15 +2,16 @@
 
     python scripts/train_row_reader.py --seed 0 --out tinycnn/weights/row_reader.npz
     python scripts/train_row_reader.py --seed 0 --row-width 144 --out tinycnn/weights/row_reader_wide.npz
+    python scripts/train_row_reader.py --seed 2 --epochs 4 --learning-rate 3e-4 --start-from row_reader.npz --out further.npz
 
 Each row holds 1 to 6 training digits (1 to 8 in a 144-px row; never the MNIST test digits), each augmented as for the
 reading model (augment.digit_mask: turned, slanted, distorted, thresholded, redrawn with another pen)
 and run together until they touch or overlap a little (augment.touching_row), then normalised as the
 reader does (rows.row_input). The network starts from the shipped reading model's three convolutions
-(rows.take_convolutions; --start-from none: from random weights), or, given a row reader of the same width,
-from all its weights, to train it further on new rows (another --seed makes other rows). The rows are made once, before
-training; --held-aside of them (1,000) are kept out of training to measure how many rows the network
-reads exactly. Saves the model with its command, seed and numbers in its metadata.
+(rows.take_convolutions; --start-from none: from random weights), or, given a row reader of the same
+width, from all its weights, to train it further on new rows (another --seed makes other rows). The rows
+are made once, before training; --held-aside of them (1,000) are kept out of training to measure how many
+rows the network reads exactly. Saves the model with its command, seed and numbers in its metadata.
 """
 
 import argparse
