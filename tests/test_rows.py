@@ -88,6 +88,19 @@ def test_read_row_places_each_digit_where_its_columns_look():
     assert found[0].prob > 0.99 and len(found[0].alternatives) == 3
 
 
+def test_read_rows_makes_the_row_once_for_each_width_and_reads_as_read_row(monkeypatch):
+    readers = [shipped_model(name) for name in ROW_MODELS]
+    mask = _bars(widths=(6, 6, 6), gap=30)
+    one_by_one = [rows.read_row(reader, mask) for reader in readers]
+    made = []
+    row_input = rows.row_input
+    monkeypatch.setattr(rows, "row_input", lambda mask, width: made.append(width) or row_input(mask, width))
+    together = rows.read_rows(readers, mask)
+    assert sorted(made) == sorted({reader.input_shape[1] for reader in readers}) == [rows.ROW_WIDTH, rows.WIDE_ROW]
+    for (found, logits), (again, again_logits) in zip(one_by_one, together):
+        assert found == again and (logits == again_logits).all()
+
+
 @pytest.mark.parametrize("name", ROW_MODELS)
 def test_the_shipped_row_readers_read_rows_of_touching_test_digits(mnist_data, name):
     _, (x_test, y_test) = mnist_data

@@ -7,8 +7,8 @@
 
 `read_digits(image_or_path)` returns a `Reading` with the text, one string per
 line, and every digit's box, probability and runner-up labels. Blobs of touching
-digits are read twice: cut into digits by the split search, and whole by two row
-readers (tinycnn.rows), whose reading wins when it is much the likelier
+digits are read twice: cut into digits by the split search, and whole by four row
+readers (tinycnn.rows), whose reading wins when two give it and it is much the likelier
 (`read_again`). A digit whose probability is below `min_confidence`, that was cut
 from touching digits where another cut read nearly as well (`CUT_DOUBT`), or
 whose blob a row reader read otherwise, is *uncertain*, and so is a reading
@@ -277,7 +277,7 @@ def read_again(digits, weighed, row_readers, model, factor, shape):
                   and by * factor <= d.box[1] + d.box[3] / 2 <= (by + bh) * factor]
         if not inside:
             continue
-        readings = [rows.read_row(reader, blob.mask) for reader in row_readers]
+        readings = rows.read_rows(row_readers, blob.mask)
         theirs = [digits[i] for i in inside]
         if all([d.label for d in found] == [d.label for d in theirs] for found, _ in readings):
             continue
@@ -286,8 +286,9 @@ def read_again(digits, weighed, row_readers, model, factor, shape):
             logits = [found_logits for _, found_logits in readings]
             proposed, given_by = {}, Counter()  # each reading once, with the digits of the first to give it
             for found, _ in readings:
-                proposed.setdefault(tuple(d.label for d in found), found)
-                given_by[tuple(d.label for d in found)] += 1
+                labels = tuple(d.label for d in found)
+                proposed.setdefault(labels, found)
+                given_by[labels] += 1
             for labels, found in proposed.items():
                 if (labels and list(labels) != [d.label for d in theirs]
                         and given_by[labels] >= min(ROW_VOTES, len(row_readers))):

@@ -21,7 +21,8 @@ overlap, what the next digit is tells which strokes belong to this one.
 The blob is scaled to 20 px tall (MNIST's box), strokes at MNIST's width, and
 placed at the left of a 28x112 row: up to about six digits fit. A wider row
 (`row_cnn(width=144)`: 30 columns, about eight digits) takes the same layers;
-the reader reads every blob with both networks it ships (see read.read_again).
+the reader reads every blob with the four networks it ships, two of each width
+(see read.read_again).
 scripts/train_row_reader.py trains them on rows of augmented MNIST training
 digits run together (augment.touching_row), starting from the reading model's
 three convolutions (`take_convolutions`).
@@ -109,13 +110,22 @@ class RowDigit:
     right: float
 
 
-def read_row(model, mask):
+def read_rows(models, mask):
+    """read_row by each of `models`, the blob made into a row once for each width they take."""
+    prepared = {}
+    for model in models:
+        if model.input_shape[1] not in prepared:
+            prepared[model.input_shape[1]] = row_input(mask, model.input_shape[1])
+    return [read_row(model, mask, prepared[model.input_shape[1]]) for model in models]
+
+
+def read_row(model, mask, prepared=None):
     """A row reader's reading of a blob (h, w) bool: (list of RowDigit, logits (columns, 11)), in a
-    row as wide as the network takes.
+    row as wide as the network takes (prepared: `row_input` for that width, if already made).
 
     Each digit's extent runs half way to its neighbours' centres (the blob's edges
     at the ends); a centre is the middle of the columns that say it."""
-    row, scale, origin = row_input(mask, model.input_shape[1])
+    row, scale, origin = row_input(mask, model.input_shape[1]) if prepared is None else prepared
     logits = logits_of(model, row[None])[0]
     probs = np.exp(log_softmax(logits))
     found = ctc.best_path(logits[None])[0]
