@@ -112,10 +112,7 @@ class RowDigit:
 
 def read_rows(models, mask):
     """read_row by each of `models`, the blob made into a row once for each width they take."""
-    prepared = {}
-    for model in models:
-        if model.input_shape[1] not in prepared:
-            prepared[model.input_shape[1]] = row_input(mask, model.input_shape[1])
+    prepared = {width: row_input(mask, width) for width in {model.input_shape[1] for model in models}}
     return [read_row(model, mask, prepared[model.input_shape[1]]) for model in models]
 
 
