@@ -9,7 +9,8 @@ reading model (augment.digit_mask: turned, slanted, distorted, thresholded, redr
 and run together until they touch or overlap a little (augment.touching_row), then normalised as the
 reader does (rows.row_input). The network starts from the shipped reading model's three convolutions
 (rows.take_convolutions; --start-from none: from random weights), or, given a row reader of the same
-width, from all its weights, to train it further on new rows (another --seed makes other rows). The rows
+width, from all its weights, to train it further on new rows (another --seed makes other rows; the
+metadata keeps every command before it, oldest first, as start_from_commands). The rows
 are made once, before training; --held-aside of them (1,000) are kept out of training to measure how many
 rows the network reads exactly. Saves the model with its command, seed and numbers in its metadata.
 """
@@ -87,6 +88,14 @@ def train(model, rows, strings, epochs, batch_size, learning_rate, seed, log=pri
     return float(np.mean(losses))
 
 
+def earlier_commands(model):
+    """The commands that trained the row readers `model` was trained further from, oldest first
+    (older files name only the one before them, as start_from_command)."""
+    if "start_from_commands" in model.metadata:
+        return list(model.metadata["start_from_commands"])
+    return [model.metadata["start_from_command"]] if "start_from_command" in model.metadata else []
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=96000, help="rows made for training")
@@ -118,7 +127,8 @@ def main(argv=None):
     if args.start_from != "none":
         given = load_model(args.start_from)
         if given.input_shape == model.input_shape:
-            model, start_from = given, {"start_from_command": given.metadata.get("command")}
+            commands = earlier_commands(given) + [given.metadata.get("command")]
+            model, start_from = given, {"start_from_commands": commands}
         else:
             take_convolutions(model, given)
     start = time.perf_counter()

@@ -1,3 +1,5 @@
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -88,4 +90,15 @@ def test_train_row_reader_end_to_end(mnist_dir, tmp_path, capsys):
                                   "--out", str(further)]) == 0
     printed = capsys.readouterr().out
     assert float(printed.split("CTC loss ")[1].split()[0]) < losses[1]  # on from where it stopped
-    assert load_model(further).metadata["start_from_command"] == model.metadata["command"]
+    first_command = model.metadata["command"]
+    assert load_model(further).metadata["start_from_commands"] == [first_command]
+
+    furthest = tmp_path / "furthest.npz"  # and from that one: every command before it is kept, oldest first
+    assert train_row_reader.main(["--rows", "16", "--held-aside", "4", "--epochs", "1", "--workers", "1",
+                                  "--data-dir", str(mnist_dir), "--seed", "6", "--start-from", str(further),
+                                  "--out", str(furthest)]) == 0
+    assert load_model(furthest).metadata["start_from_commands"] == [first_command,
+                                                                     load_model(further).metadata["command"]]
+    # a file from before that names only the command before it, as start_from_command
+    older = SimpleNamespace(metadata={"command": "b", "start_from_command": "a"})
+    assert train_row_reader.earlier_commands(older) == ["a"]
