@@ -136,16 +136,16 @@ def test_digit_counts(spec, counts):
     assert forms.digit_counts(spec) == counts
 
 
-def _overlapping_1517(mnist_data):
-    """A gray (H, W) image of "1517" written with the digits overlapping by 38 px of 64 (the reader,
-    the row reader's second reading included, takes a 1 for part of its neighbour there)."""
+def _overlapping_7117(mnist_data):
+    """A gray (H, W) image of "7117" written with the digits overlapping by 49 px of 64 (the reader,
+    the row readers' second reading included, takes a 1 for part of its neighbour there: "717")."""
     from test_read import number_image, pick_digits  # MNIST test digits written as a number
 
-    return np.asarray(number_image(pick_digits(mnist_data, "1517"), gap=-38), dtype=np.float32) / 255
+    return np.asarray(number_image(pick_digits(mnist_data, "7117"), gap=-49), dtype=np.float32) / 255
 
 
 def test_a_reading_that_breaks_the_rule_is_read_again_held_to_it(mnist_data):
-    gray = _overlapping_1517(mnist_data)
+    gray = _overlapping_7117(mnist_data)
     model = shipped_model("reader_cnn.npz")  # one network of the reading model, which cuts these digits wrong
     first = reading.read_with_fallback(gray, model, 0.9).digits
     assert len(first) != 4, "the digits overlap so much that the first reading breaks the rule"
@@ -157,7 +157,7 @@ def test_a_reading_that_breaks_the_rule_is_read_again_held_to_it(mnist_data):
 
     code = forms.Field("code", region=(0.0, 0.0, 1.0, 1.0), digits=(4, 4))
     held, problems = reading.held_to_rule(code, first, read_held)
-    assert reading._text(held) == "1517" and asked == [4]
+    assert reading._text(held) == "7117" and asked == [4]
     assert problems == [f"read as 4 digits only when held to the field's rule (first read: {reading._text(first)})"]
     free = forms.Field("code", region=(0.0, 0.0, 1.0, 1.0))  # no rule: the first reading stands
     assert reading.held_to_rule(free, first, read_held) == (first, []) and asked == [4]
@@ -165,8 +165,8 @@ def test_a_reading_that_breaks_the_rule_is_read_again_held_to_it(mnist_data):
 
 def test_a_line_of_a_plain_page_is_held_to_its_rule_too(mnist_data):
     template = parse_template({"fields": {"code": {"line": 0, "digits": 4}}}, "plain")
-    code, = reading.read_fields(_overlapping_1517(mnist_data), template, shipped_model("reader_cnn.npz"))
-    assert code.text == "1517" and any("only when held to the field's rule" in p for p in code.problems)
+    code, = reading.read_fields(_overlapping_7117(mnist_data), template, shipped_model("reader_cnn.npz"))
+    assert code.text == "7117" and any("only when held to the field's rule" in p for p in code.problems)
 
 
 def test_a_line_of_a_plain_page_with_a_stroke_left_out_as_a_slash_is_a_problem():
@@ -182,7 +182,7 @@ def test_a_reading_held_to_the_rule_must_read_every_digit_as_one(mnist_data):
         def predict(self, x):
             return np.tile(np.r_[np.full(10, 0.09), 0.1], (len(x), 1)).astype(np.float32)
 
-    gray = _overlapping_1517(mnist_data)
+    gray = _overlapping_7117(mnist_data)
     first = reading.read_with_fallback(gray, Unsure(), 0.9).digits
     code = forms.Field("code", region=(0.0, 0.0, 1.0, 1.0), digits=(len(first) + 1,) * 2)
     read_held = lambda count: reading.read_with_fallback(gray, Unsure(), 0.9, count).digits  # noqa: E731

@@ -197,12 +197,22 @@ def test_a_row_reader_too_short_to_say_the_classifiers_digits_does_not_judge_the
     assert [d.label for d in kept] == [5, 4, 7] and kept[1].row_doubt and kept[2].row_doubt
 
 
-def test_the_row_reader_never_replaces_a_lone_digit_only_doubts_it():
-    from tinycnn.read import read_again
+def test_a_lone_digit_is_replaced_only_by_several_digits_every_row_reader_gives_much_likelier():
+    from tinycnn.read import LONE_MARGIN, ROW_MARGIN, read_again
     digits, blob = _blob_read_as_47()
-    lone = [digits[0], replace(digits[1], box=(100, 10, 60, 80))]  # the blob read as one 4
-    again = read_again(lone, [blob], [RowReaderSaying(saying(_columns(4, 1, 7)))], NOT_ASKED, 1.0, (200, 300))
-    assert [d.label for d in again] == [5, 4] and again[1].row_doubt and not again[0].row_doubt
+    lone = [digits[0], replace(digits[1], box=(100, 10, 60, 80))]  # the blob read as one 4, a 1 swallowed
+
+    def again(*readers):
+        return read_again(lone, [blob], [RowReaderSaying(r) for r in readers], NOT_ASKED, 1.0, (200, 300))
+
+    sees_two, sees_one = saying(_columns(4, 1)), saying(_columns(4))
+    assert [d.label for d in again(sees_two, sees_two)] == [5, 4, 1]
+    kept = again(sees_two, sees_two, sees_one)  # two of three: enough to replace two digits, not a lone one
+    assert [d.label for d in kept] == [5, 4] and kept[1].row_doubt and not kept[0].row_doubt
+    assert [d.label for d in again(saying(_columns(9)))] == [5, 4]  # one digit for another: never
+    hardly = saying(_columns(4, BLANK))  # "41" likelier than "4", but by under LONE_MARGIN nats
+    hardly[6, 1] = hardly[6, BLANK] + (ROW_MARGIN + LONE_MARGIN) / 2  # over ROW_MARGIN: enough for several
+    assert [d.label for d in again(hardly)] == [5, 4] and again(hardly)[1].row_doubt
 
 
 def test_a_digit_of_its_own_reaching_into_the_blobs_columns_is_not_the_blobs():

@@ -184,6 +184,19 @@ def test_the_pieces_of_a_blob_the_split_search_weighed_carry_its_margin():
     assert (weighed.mask == blob).all() and weighed.line == 0
 
 
+def test_a_blob_kept_as_one_doubtful_digit_wide_enough_for_two_is_also_handed_on_whole():
+    gray, _ = render("0 1", spacing=20)  # a 0 over half a height wide, and a 1 far narrower
+
+    def doubting(p):
+        return lambda masks: [float(np.log(p))] * len(masks)
+
+    doubted = seg.segment(gray, score_fn=doubting(0.8))  # unsure, yet not under SURE_DIGIT: kept whole
+    zero, one = doubted.segments
+    assert [w.box for w in doubted.weighed] == [zero.box] and zero.cut_margin is None
+    assert (doubted.weighed[0].mask == zero.mask).all()
+    assert seg.segment(gray, score_fn=doubting(0.95)).weighed == []  # sure of it (ONE_DIGIT): not
+
+
 def test_a_digit_rebuilt_from_weighed_pieces_keeps_their_closest_margin():
     margins = {(10, 5, 8, 20): 3.0, (18, 5, 8, 20): 0.4, (40, 5, 10, 20): None, (60, 5, 10, 20): 1.5}
     boxes = [(10, 0, 16, 25), (40, 5, 10, 20), (60, 5, 10, 20), (80, 5, 10, 20)]  # the first two joined, a bar above

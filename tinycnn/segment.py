@@ -158,7 +158,9 @@ class Segmentation:
     digit_height: float  # typical digit height in pixels
     # strokes beside digits dropped as "/" (Segment, line as the digits'): a 1 written steeply looks the same
     slashes: list = field(default_factory=list)
-    # the blobs of touching digits the split search weighed, whole (Segment each), for a second reading
+    # the blobs of touching digits the split search weighed, and the blobs kept as one digit that the
+    # classifier doubts though they are wide enough for two (`_line_digits`): whole (Segment each), for
+    # a second reading
     weighed: list = field(default_factory=list)
 
     def lines(self):
@@ -851,7 +853,9 @@ def _line_digits(kept, height, score_fn, counts=None):
     sure (ONE_DIGIT) that it is one digit. counts: (low, high) digits wanted
     in the line; fewer than low are cut again by `split_to_count`.
     Returns the pairs, {box: cut margin} for the pieces of blobs the split
-    search weighed (see `split.best_option`), and those blobs' (box, mask) pairs.
+    search weighed (see `split.best_option`), and the (box, mask) pairs of
+    those blobs and of the blobs kept whole that the scorer doubts (under
+    ONE_DIGIT) though they are at least PAIR_WIDTH wide.
     """
     median_width = float(np.median([blob.w for blob, _ in kept]))
     typical_width = typical_digit_width([blob.w for blob, _ in kept], height)
@@ -868,6 +872,8 @@ def _line_digits(kept, height, score_fn, counts=None):
                 (several or score < np.log(SURE_DIGIT)) and score < np.log(ONE_DIGIT) and blob.w >= PAIR_WIDTH * height)
         if not several:
             digits.append((blob.box, mask))
+            if score_fn is not None and blob.w >= PAIR_WIDTH * height and score < np.log(ONE_DIGIT):
+                weighed.append((blob.box, mask))  # a 1 run into its neighbour is read as that one digit
         elif score_fn is None:
             digits.extend(_pieces(blob, mask, best_cuts(mask, digit_height=height, typical_width=typical_width)))
         else:
