@@ -291,8 +291,9 @@ def read_again(digits, weighed, row_readers, model, factor, shape):
         if all([d.label for d in found] == [d.label for d in theirs] for found, _ in readings):
             continue
         best, lead = None, -np.inf
-        lone = len(theirs) == 1  # replaced only by several digits, all the row readers' votes, LONE_MARGIN
-        votes_needed = len(row_readers) if lone else min(ROW_VOTES, len(row_readers))
+        # a lone digit gives way only to several digits that every row reader gives, by LONE_MARGIN
+        fewest, votes_needed, margin = ((2, len(row_readers), LONE_MARGIN) if len(theirs) == 1
+                                        else (1, min(ROW_VOTES, len(row_readers)), ROW_MARGIN))
         if inside == list(range(inside[0], inside[-1] + 1)):
             logits = [found_logits for _, found_logits in readings]
             proposed, given_by = {}, Counter()  # each reading once, with the digits of the first to give it
@@ -301,12 +302,12 @@ def read_again(digits, weighed, row_readers, model, factor, shape):
                 proposed.setdefault(labels, found)
                 given_by[labels] += 1
             for labels, found in proposed.items():
-                if (len(labels) >= (2 if lone else 1) and list(labels) != [d.label for d in theirs]
+                if (len(labels) >= fewest and list(labels) != [d.label for d in theirs]
                         and given_by[labels] >= votes_needed):
                     its_lead = reading_lead(found, theirs, logits, model, blob.mask)
                     if its_lead > lead:
                         best, lead = found, its_lead
-        if lead <= (LONE_MARGIN if lone else ROW_MARGIN) * len(row_readers):
+        if lead <= margin * len(row_readers):
             for i in inside:
                 digits[i] = replace(digits[i], row_doubt=True)
             continue

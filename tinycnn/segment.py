@@ -867,12 +867,12 @@ def _line_digits(kept, height, score_fn, counts=None):
     digits, margins, weighed = [], {}, []
     for (blob, mask), score in zip(kept, scores):
         several = looks_like_several(blob.w, height, median_width)
+        doubted = score < np.log(ONE_DIGIT) and blob.w >= PAIR_WIDTH * height  # never without a scorer: score 0
         if score_fn is not None:
-            several = blob.w > WIDEST_DIGIT * height or (
-                (several or score < np.log(SURE_DIGIT)) and score < np.log(ONE_DIGIT) and blob.w >= PAIR_WIDTH * height)
+            several = blob.w > WIDEST_DIGIT * height or ((several or score < np.log(SURE_DIGIT)) and doubted)
         if not several:
             digits.append((blob.box, mask))
-            if score_fn is not None and blob.w >= PAIR_WIDTH * height and score < np.log(ONE_DIGIT):
+            if doubted:
                 weighed.append((blob.box, mask))  # a 1 run into its neighbour is read as that one digit
         elif score_fn is None:
             digits.extend(_pieces(blob, mask, best_cuts(mask, digit_height=height, typical_width=typical_width)))
