@@ -1,7 +1,10 @@
 """Tests for tinycnn.ruling: ruled lines, underlines and box borders erased, digits' own strokes kept."""
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageDraw
+from scipy import ndimage as ndi
 
 from drawing import STROKE, H, assert_finds, render
 from tinycnn import ruling, threshold
@@ -65,3 +68,13 @@ def test_a_one_written_from_a_boxs_top_to_its_bottom_is_not_a_side_of_the_box():
     kept = ruling.remove_lines(ink, digit_height=45)
     assert not kept[30:50, 20:22].any() and not kept[30:50, 178:180].any()  # the sides are gone...
     assert kept[14:64, 98:103].all()  # ...the 1 stays
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 30), st.floats(0.0, 1.0), st.integers(0, 12), st.sampled_from([0, 1]),
+       st.integers(0, 2**32 - 1))
+def test_bridging_is_a_closing_with_a_line(height, width, density, gap, axis, seed):
+    ink = np.random.default_rng(seed).random((height, width)) < density
+    length = 2 * (gap // 2) + 3
+    line = np.ones((length, 1) if axis == 0 else (1, length), dtype=bool)
+    assert (ruling._bridge(ink, gap, axis) == ndi.binary_closing(ink, structure=line)).all()

@@ -91,8 +91,10 @@ def erase_lines(ink, rows, cols, drift, widest):
     either side) where it is at most `widest` px thick.
     """
     kept = ink & ~(rows | cols)
-    kept |= rows & _bridge(kept, min(_thickness(rows, axis=0) + 2 * drift, widest), axis=0)
-    kept |= cols & _bridge(kept, min(_thickness(cols, axis=1) + 2 * drift, widest), axis=1)
+    if rows.any():  # most images have no lines: nothing to bridge
+        kept |= rows & _bridge(kept, min(_thickness(rows, axis=0) + 2 * drift, widest), axis=0)
+    if cols.any():
+        kept |= cols & _bridge(kept, min(_thickness(cols, axis=1) + 2 * drift, widest), axis=1)
     return kept
 
 
@@ -123,6 +125,8 @@ def _box_sides(ink, rows, digit_height):
     A "1" written from a box's top to its bottom reaches both too, but a pen is
     thicker than the print: a run more than SIDE_THICKER times as thick as the
     thinnest side (and 1 px more) is a digit's stroke."""
+    if not rows.any():
+        return np.zeros(ink.shape, dtype=bool)
     sides = long_runs(ink, round(BOX_SIDE_LENGTH * digit_height), axis=0)
     near_rows = ndi.binary_dilation(rows, iterations=2)
     labels, count = ndi.label(sides)
@@ -147,7 +151,9 @@ def _thickness(lines, axis):
 
 
 def _bridge(ink, gap, axis):
-    """Where `ink` continues on both sides of a gap up to `gap` px wide along `axis` (0 = vertical)."""
+    """Where `ink` continues on both sides of a gap up to `gap` px wide along `axis` (0 = vertical):
+    a binary closing with a line `gap` + 2 px or more long, done as a 1-D maximum then minimum filter
+    (pixels beyond the image count as paper, as in ndi.binary_closing)."""
     length = 2 * (gap // 2) + 3  # odd, and at least gap + 2
-    shape = (length, 1) if axis == 0 else (1, length)
-    return ndi.binary_closing(ink, structure=np.ones(shape, dtype=bool))
+    grown = ndi.maximum_filter1d(ink.view(np.uint8), length, axis=axis, mode="constant")
+    return ndi.minimum_filter1d(grown, length, axis=axis, mode="constant").astype(bool)

@@ -251,6 +251,8 @@ def rough_digit_height(ink):
     drift = min(height, width) // 60  # about 1 degree over the page
     rows = long_runs(ink, round(PAGE_LINE * width), axis=1, drift=drift)
     cols = long_runs(ink, round(PAGE_LINE * height), axis=0, drift=drift)
+    if not (rows.any() or cols.any()):  # nothing erased: the view without lines is the plain one
+        return plain
     erased = erase_lines(ink, rows, cols, drift, widest=round(MAX_BRIDGE * plain))
     without = estimate_digit_height(components(erased)[1], ink.shape)
     longest = max(longest_line(rows, axis=1), longest_line(cols, axis=0))
