@@ -215,6 +215,32 @@ def test_a_lone_digit_is_replaced_only_by_several_digits_every_row_reader_gives_
     assert [d.label for d in again(hardly)] == [5, 4] and again(hardly)[1].row_doubt
 
 
+def test_a_lone_digit_the_first_row_reader_reads_as_one_digit_is_not_read_by_the_others():
+    from tinycnn.read import read_again
+    digits, blob = _blob_read_as_47()
+    lone = [digits[0], replace(digits[1], box=(100, 10, 60, 80))]
+    not_to_be_asked = [object()] * 3  # no input_shape, no forward: reading with one would fail
+
+    def again(first, others=not_to_be_asked):
+        return read_again(lone, [blob], [RowReaderSaying(first)] + others, NOT_ASKED, 1.0, (200, 300))
+
+    assert again(saying(_columns(4))) == lone  # it agrees: no doubt from the others
+    disagrees = again(saying(_columns(9)))
+    assert [d.label for d in disagrees] == [5, 4] and disagrees[1].row_doubt
+    sees_two = saying(_columns(4, 1))  # several digits: every row reader is asked, as they all must give them
+    assert [d.label for d in again(sees_two, [RowReaderSaying(sees_two)] * 3)] == [5, 4, 1]
+    kept = again(sees_two, [RowReaderSaying(sees_two)] * 2 + [RowReaderSaying(saying(_columns(4)))])
+    assert [d.label for d in kept] == [5, 4] and kept[1].row_doubt
+
+
+def test_the_shipped_row_readers_are_loaded_when_asked_for():
+    shipped = read.ShippedRowReaders()
+    assert len(shipped) == len(read.ROW_MODELS)
+    assert [model.input_shape for model in shipped[1:]] == [
+        read.shipped_model(name).input_shape for name in read.ROW_MODELS[1:]]
+    assert shipped[0] is read.shipped_model(read.ROW_MODELS[0])
+
+
 def test_a_digit_of_its_own_reaching_into_the_blobs_columns_is_not_the_blobs():
     from tinycnn.read import Digit, read_again
     digits, blob = _blob_read_as_47()

@@ -28,6 +28,7 @@ import json
 import math
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -169,6 +170,19 @@ class Reading:
                 "uncertain": self.uncertain}
 
 
+class ShippedRowReaders(Sequence):
+    """The shipped row readers (ROW_MODELS), each loaded the first time it is asked for: most
+    images need none, and a lone digit whose first reading is one digit needs only the first."""
+
+    def __len__(self):
+        return len(ROW_MODELS)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return shipped_model(ROW_MODELS[index])
+
+
 @functools.lru_cache(maxsize=8)
 def shipped_model(name=DEFAULT_MODEL):
     """A model shipped in tinycnn/weights, loaded once per process; a tuple of names is their Ensemble."""
@@ -259,7 +273,7 @@ def read_digits(image, model=None, min_confidence=MIN_CONFIDENCE, method="auto",
                 alternatives=[(int(k), round(float(p[k]), 4)) for k in ranked[1:1 + ALTERNATIVES]],
                 cut_margin=None if seg.cut_margin is None else round(float(seg.cut_margin), 3)))
     if found.weighed and row_readers is not False:
-        row_readers = [shipped_model(name) for name in ROW_MODELS] if row_readers is None else row_readers
+        row_readers = ShippedRowReaders() if row_readers is None else row_readers
         read = read_again(read, found.weighed, row_readers, model, factor, gray.shape)
     slashes = [(_scaled_box(s.box, factor, gray.shape), int(s.line)) for s in found.slashes]
     return Reading(file=name, digits=read, min_confidence=min_confidence, slashes=slashes)
@@ -276,7 +290,9 @@ def read_again(digits, weighed, row_readers, model, factor, shape):
     they are two or more, each reading given by ROW_VOTES row readers is weighed against
     theirs by `reading_lead`; the likeliest by over ROW_MARGIN nats per row reader replaces
     them, its digits' boxes from its columns. A lone digit is replaced the same way, only by
-    several digits that every row reader gives, and by over LONE_MARGIN nats a row reader.
+    several digits that every row reader gives, and by over LONE_MARGIN nats a row reader;
+    so the others are asked only when the first reads several digits there (and only the
+    first one's reading can mark it row_doubt otherwise).
     """
     digits = list(digits)
     for blob in weighed:
@@ -286,8 +302,10 @@ def read_again(digits, weighed, row_readers, model, factor, shape):
                   and by * factor <= d.box[1] + d.box[3] / 2 <= (by + bh) * factor]
         if not inside:
             continue
-        readings = rows.read_rows(row_readers, blob.mask)
         theirs = [digits[i] for i in inside]
+        readings = rows.read_rows(row_readers[:1] if len(theirs) == 1 else row_readers, blob.mask)
+        if len(theirs) == 1 and len(readings[0][0]) >= 2:  # only several digits every row reader gives can replace it
+            readings += rows.read_rows(row_readers[1:], blob.mask)
         if all([d.label for d in found] == [d.label for d in theirs] for found, _ in readings):
             continue
         best, lead = None, -np.inf
