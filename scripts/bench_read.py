@@ -9,10 +9,12 @@ like a number photographed on a sheet. Each run is a fresh `python -m tinycnn.re
 process, so imports, model loading, segmentation and prediction all count. Prints every
 run's time and the median; the reading is printed once to show it worked. For scale it also
 times a process that only imports numpy, scipy.ndimage and pillow: the floor no reader
-built on them can go below on this machine.
+built on them can go below on this machine. Where PYTHONDONTWRITEBYTECODE is set (this
+project's sandbox sets it), Python compiles tinycnn's modules in every run; the script says so.
 """
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -86,6 +88,9 @@ def main(argv=None):
     print(f"image {size[0]}x{size[1]}, truth {truth}, read {output!r}")
     print(f"median {median:.3f} s, min {min(times):.3f} s, max {max(times):.3f} s over {len(times)} runs")
     print(f"floor (python -c 'import numpy, scipy.ndimage, PIL.Image'): median {floor:.3f} s")
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        print("note: PYTHONDONTWRITEBYTECODE is set, so every run compiles tinycnn's modules again, which an "
+              "installed tinycnn does once; time it with `env -u PYTHONDONTWRITEBYTECODE` too")
     return 0
 
 
