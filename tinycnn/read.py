@@ -291,8 +291,8 @@ def read_again(digits, weighed, row_readers, model, factor, shape):
     theirs by `reading_lead`; the likeliest by over ROW_MARGIN nats per row reader replaces
     them, its digits' boxes from its columns. A lone digit is replaced the same way, only by
     several digits that every row reader gives, and by over LONE_MARGIN nats a row reader;
-    so the others are asked only when the first reads several digits there (and only the
-    first one's reading can mark it row_doubt otherwise).
+    so the others are asked only when the first reads several digits there, and otherwise
+    the first alone can mark it row_doubt.
     """
     digits = list(digits)
     for blob in weighed:
