@@ -78,3 +78,14 @@ def test_bridging_is_a_closing_with_a_line(height, width, density, gap, axis, se
     length = 2 * (gap // 2) + 3
     line = np.ones((length, 1) if axis == 0 else (1, length), dtype=bool)
     assert (ruling._bridge(ink, gap, axis) == ndi.binary_closing(ink, structure=line)).all()
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 30), st.floats(0.0, 1.0), st.integers(1, 35), st.sampled_from([0, 1]),
+       st.integers(0, 3), st.integers(0, 2**32 - 1))
+def test_long_runs_are_the_ink_of_an_opening_with_a_line(height, width, density, length, axis, drift, seed):
+    ink = np.random.default_rng(seed).random((height, width)) < density
+    across = np.ones((1, 2 * drift + 1) if axis == 0 else (2 * drift + 1, 1), dtype=bool)
+    along = np.ones((length | 1, 1) if axis == 0 else (1, length | 1), dtype=bool)
+    smeared = ndi.binary_dilation(ink, structure=across)
+    assert (ruling.long_runs(ink, length, axis, drift) == (ndi.binary_opening(smeared, structure=along) & ink)).all()

@@ -111,10 +111,14 @@ def long_runs(ink, length, axis, drift=1):
     the centres of runs that long, a maximum filter grows them back to whole
     runs (1-D filters take the same time for any length). The ink is first
     smeared `drift` px across the runs, so a slightly skewed line still forms
-    long runs and its antialiased fringe goes with it.
+    long runs and its antialiased fringe goes with it. Where no row (column)
+    holds `length` smeared ink pixels, none can hold such a run: the filters
+    are skipped (most pages have no line across them).
     """
     length = length | 1  # odd, so the line is centred on its pixel
     smeared = ndi.maximum_filter1d(ink.view(np.uint8), 2 * drift + 1, axis=1 - axis)
+    if smeared.sum(axis=axis, dtype=np.int64).max(initial=0) < length:
+        return np.zeros(ink.shape, dtype=bool)
     centres = ndi.minimum_filter1d(smeared, length, axis=axis, mode="constant")
     return ndi.maximum_filter1d(centres, length, axis=axis, mode="constant").astype(bool) & ink
 
