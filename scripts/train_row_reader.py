@@ -3,6 +3,7 @@
     python scripts/train_row_reader.py --seed 0 --out tinycnn/weights/row_reader.npz
     python scripts/train_row_reader.py --seed 0 --row-width 144 --out tinycnn/weights/row_reader_wide.npz
     python scripts/train_row_reader.py --seed 2 --epochs 4 --learning-rate 3e-4 --start-from row_reader.npz --out further.npz
+    python scripts/train_row_reader.py --seed 5 --column-px 2 --out row_reader_fine.npz
 
 Each row holds 1 to 6 training digits (1 to 8 in a 144-px row; never the MNIST test digits), each augmented as for the
 reading model (augment.digit_mask: turned, slanted, distorted, thresholded, redrawn with another pen)
@@ -29,7 +30,7 @@ from tinycnn.augment import digit_mask, touching_row
 from tinycnn.ctc import best_path, ctc_loss
 from tinycnn.datasets import mnist
 from tinycnn.model import load_model
-from tinycnn.rows import ROW_WIDTH, WIDE_ROW, logits_of, row_cnn, row_input, take_convolutions
+from tinycnn.rows import ROW_WIDTH, WIDE_ROW, column_geometry, logits_of, row_cnn, row_input, take_convolutions
 
 # The share of rows holding 1, 2, 3, ... digits, by row width: mostly the pairs and triples fast writers join.
 ROW_SHARES = {ROW_WIDTH: (0.08, 0.27, 0.25, 0.2, 0.1, 0.1), WIDE_ROW: (0.06, 0.2, 0.2, 0.16, 0.12, 0.1, 0.08, 0.08)}
@@ -106,9 +107,11 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--row-width", type=int, choices=sorted(ROW_SHARES), default=ROW_WIDTH,
                         help="the row's width in px: 112 holds about six digits, 144 about eight")
+    parser.add_argument("--column-px", type=int, choices=(2, 4), default=4,
+                        help="px of row between the network's output columns (rows.row_cnn)")
     parser.add_argument("--start-from", default=str(READER_WEIGHTS),
                         help="a reading model whose three convolutions the network starts from "
-                             "(default: the shipped one), a row reader of this width to train further, "
+                             "(default: the shipped one), a row reader of this width and columns to train further, "
                              "or none: random weights")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--data-dir", help="MNIST folder (default: $TINYCNN_DATA)")
@@ -123,10 +126,10 @@ def main(argv=None):
     aside, aside_strings = rows[:args.held_aside], strings[:args.held_aside]
     rows, strings = rows[args.held_aside:], strings[args.held_aside:]
 
-    model, start_from = row_cnn(seed=args.seed, width=args.row_width), {}
+    model, start_from = row_cnn(seed=args.seed, width=args.row_width, column_px=args.column_px), {}
     if args.start_from != "none":
         given = load_model(args.start_from)
-        if given.input_shape == model.input_shape:
+        if given.input_shape == model.input_shape and column_geometry(given) == column_geometry(model):
             commands = earlier_commands(given) + [given.metadata.get("command")]
             model, start_from = given, {"start_from_commands": commands}
         else:
@@ -139,9 +142,10 @@ def main(argv=None):
     print(f"rows held aside read exactly: {100 * exact:.1f}% of {args.held_aside}")
     model.metadata = {
         "command": "python scripts/train_row_reader.py " + shlex.join(sys.argv[1:] if argv is None else argv),
-        "seed": args.seed, "row_width": args.row_width, "start_from": Path(args.start_from).name,
-        "epochs": args.epochs, "rows": int(len(rows)), "ctc_loss": loss, "held_aside_rows_read_exactly": exact,
-        "seconds_training": round(seconds), "numpy": np.__version__, **start_from,
+        "seed": args.seed, "row_width": args.row_width, "column_px": args.column_px,
+        "start_from": Path(args.start_from).name, "epochs": args.epochs, "rows": int(len(rows)), "ctc_loss": loss,
+        "held_aside_rows_read_exactly": exact, "seconds_training": round(seconds), "numpy": np.__version__,
+        **start_from,
     }
     model.save(args.out)
     print(f"Saved {args.out}")

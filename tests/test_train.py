@@ -99,6 +99,13 @@ def test_train_row_reader_end_to_end(mnist_dir, tmp_path, capsys):
                                   "--out", str(furthest)]) == 0
     assert load_model(furthest).metadata["start_from_commands"] == [first_command,
                                                                      load_model(further).metadata["command"]]
+    fine = tmp_path / "fine.npz"  # columns 2 px apart: from a 4-px reader it takes the three convolutions only
+    assert train_row_reader.main(["--rows", "16", "--held-aside", "4", "--epochs", "1", "--workers", "1",
+                                  "--data-dir", str(mnist_dir), "--column-px", "2", "--start-from", str(further),
+                                  "--out", str(fine)]) == 0
+    fine_model = load_model(fine)
+    assert fine_model.metadata["column_px"] == 2 and "start_from_commands" not in fine_model.metadata
+    assert fine_model.layers[-1].output_shape == (1, 47, 11)
     # a file from before that names only the command before it, as start_from_command
     older = SimpleNamespace(metadata={"command": "b", "start_from_command": "a"})
     assert train_row_reader.earlier_commands(older) == ["a"]
