@@ -109,3 +109,26 @@ def test_train_row_reader_end_to_end(mnist_dir, tmp_path, capsys):
     # a file from before that names only the command before it, as start_from_command
     older = SimpleNamespace(metadata={"command": "b", "start_from_command": "a"})
     assert train_row_reader.earlier_commands(older) == ["a"]
+
+
+def test_shifted_rows_are_the_rows_moved_with_nothing_wrapped_round():
+    from script_loader import load_script
+
+    shifted = load_script("train_row_reader").shifted
+    rows = np.random.default_rng(0).random((40, 28, 112)).astype(np.float32)
+    moved = shifted(rows, np.random.default_rng(1))
+    seen = set()
+    for row, out in zip(rows, moved):
+        for dx in range(4):
+            for dy in (-1, 0, 1):
+                inside = out[max(dy, 0):28 + min(dy, 0), dx:]
+                if np.array_equal(inside, row[max(-dy, 0):28 - max(dy, 0), :112 - dx]):
+                    break
+            else:
+                continue
+            break
+        else:
+            pytest.fail("a row is not its original moved 0-3 px right and a pixel at most up or down")
+        assert np.count_nonzero(out) == inside.size  # what came in from the edges is zero
+        seen.add((dx, dy))
+    assert len(seen) > 6  # the moves vary
