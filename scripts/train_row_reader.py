@@ -3,6 +3,7 @@
     python scripts/train_row_reader.py --seed 0 --out tinycnn/weights/row_reader.npz
     python scripts/train_row_reader.py --seed 0 --row-width 144 --out tinycnn/weights/row_reader_wide.npz
     python scripts/train_row_reader.py --seed 2 --epochs 4 --learning-rate 3e-4 --start-from row_reader.npz --out further.npz
+    python scripts/train_row_reader.py --seed 5 --column-px 2 --out row_reader_fine.npz
 
 Each row holds 1 to 6 training digits (1 to 8 in a 144-px row; never the MNIST test digits), each augmented as for the
 reading model (augment.digit_mask: turned, slanted, distorted, thresholded, redrawn with another pen)
@@ -29,7 +30,7 @@ from tinycnn.augment import digit_mask, touching_row
 from tinycnn.ctc import best_path, ctc_loss
 from tinycnn.datasets import mnist
 from tinycnn.model import load_model
-from tinycnn.rows import ROW_WIDTH, WIDE_ROW, logits_of, row_cnn, row_input, take_convolutions
+from tinycnn.rows import ROW_WIDTH, WIDE_ROW, column_geometry, logits_of, row_cnn, row_input, take_convolutions
 
 # The share of rows holding 1, 2, 3, ... digits, by row width: mostly the pairs and triples fast writers join.
 ROW_SHARES = {ROW_WIDTH: (0.08, 0.27, 0.25, 0.2, 0.1, 0.1), WIDE_ROW: (0.06, 0.2, 0.2, 0.16, 0.12, 0.1, 0.08, 0.08)}
@@ -68,17 +69,33 @@ def rows_read_exactly(model, rows, strings, batch=250):
     return float(np.mean([r == s for r, s in zip(read, strings)]))
 
 
-def train(model, rows, strings, epochs, batch_size, learning_rate, seed, log=print):
-    """Adam on the CTC loss; the last epoch at a third of the learning rate. Returns the last epoch's mean loss."""
+def shifted(rows, rng):
+    """Rows (N, 28, W) each moved 0-3 px right and up to a pixel up or down, zeros coming in: where a
+    digit falls against the network's columns varies, so the rows cannot be learnt by heart."""
+    out = np.zeros_like(rows)
+    for k, row in enumerate(rows):
+        dx, dy = int(rng.integers(0, 4)), int(rng.integers(-1, 2))
+        moved = np.roll(row, (dy, dx), axis=(0, 1))
+        moved[:, :dx] = 0
+        moved[:max(dy, 0)] = 0
+        moved[len(row) + min(dy, 0):] = 0
+        out[k] = moved
+    return out
+
+
+def train(model, rows, strings, epochs, batch_size, learning_rate, seed, log=print, shift=False):
+    """Adam on the CTC loss; the last epoch at a third of the learning rate (shift: each batch's rows
+    moved by `shifted`). Returns the last epoch's mean loss."""
     optimizer = Adam(learning_rate)
-    rng = np.random.default_rng(seed)
+    rng, shift_rng = np.random.default_rng(seed), np.random.default_rng(seed + 1000)
     for epoch in range(epochs):
         if epoch == epochs - 1 and epochs > 1:
             optimizer.learning_rate = learning_rate / 3
         order, losses, start = rng.permutation(len(rows)), [], time.perf_counter()
         for i in range(0, len(order), batch_size):
             picked = order[i:i + batch_size]
-            logits = model.forward(rows[picked][..., None], training=True)
+            batch = shifted(rows[picked], shift_rng) if shift else rows[picked]
+            logits = model.forward(batch[..., None], training=True)
             loss, grad = ctc_loss(logits[:, 0], [strings[k] for k in picked])
             model.backward(grad[:, None])
             optimizer.apply_gradients((layer.grads[key], layer.params[key])
@@ -106,10 +123,13 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--row-width", type=int, choices=sorted(ROW_SHARES), default=ROW_WIDTH,
                         help="the row's width in px: 112 holds about six digits, 144 about eight")
+    parser.add_argument("--column-px", type=int, choices=(2, 4), default=4,
+                        help="px of row between the network's output columns (rows.row_cnn)")
     parser.add_argument("--start-from", default=str(READER_WEIGHTS),
                         help="a reading model whose three convolutions the network starts from "
-                             "(default: the shipped one), a row reader of this width to train further, "
+                             "(default: the shipped one), a row reader of this width and columns to train further, "
                              "or none: random weights")
+    parser.add_argument("--shift", action="store_true", help="move each training row 0-3 px right and a pixel up or down")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--data-dir", help="MNIST folder (default: $TINYCNN_DATA)")
     parser.add_argument("--out", default="row_reader.npz")
@@ -123,25 +143,26 @@ def main(argv=None):
     aside, aside_strings = rows[:args.held_aside], strings[:args.held_aside]
     rows, strings = rows[args.held_aside:], strings[args.held_aside:]
 
-    model, start_from = row_cnn(seed=args.seed, width=args.row_width), {}
+    model, start_from = row_cnn(seed=args.seed, width=args.row_width, column_px=args.column_px), {}
     if args.start_from != "none":
         given = load_model(args.start_from)
-        if given.input_shape == model.input_shape:
+        if given.input_shape == model.input_shape and column_geometry(given) == column_geometry(model):
             commands = earlier_commands(given) + [given.metadata.get("command")]
             model, start_from = given, {"start_from_commands": commands}
         else:
             take_convolutions(model, given)
     start = time.perf_counter()
     loss = train(model, rows, strings, args.epochs, args.batch_size, args.learning_rate, args.seed,
-                 log=lambda line: print(line, flush=True))
+                 log=lambda line: print(line, flush=True), shift=args.shift)
     seconds = time.perf_counter() - start
     exact = rows_read_exactly(model, aside, aside_strings)
     print(f"rows held aside read exactly: {100 * exact:.1f}% of {args.held_aside}")
     model.metadata = {
         "command": "python scripts/train_row_reader.py " + shlex.join(sys.argv[1:] if argv is None else argv),
-        "seed": args.seed, "row_width": args.row_width, "start_from": Path(args.start_from).name,
-        "epochs": args.epochs, "rows": int(len(rows)), "ctc_loss": loss, "held_aside_rows_read_exactly": exact,
-        "seconds_training": round(seconds), "numpy": np.__version__, **start_from,
+        "seed": args.seed, "row_width": args.row_width, "column_px": args.column_px,
+        "start_from": Path(args.start_from).name, "epochs": args.epochs, "rows": int(len(rows)), "ctc_loss": loss,
+        "held_aside_rows_read_exactly": exact, "seconds_training": round(seconds), "numpy": np.__version__,
+        **start_from,
     }
     model.save(args.out)
     print(f"Saved {args.out}")

@@ -5,6 +5,8 @@ test_split, test_threshold, test_ruling, test_rows and test_read."""
 import numpy as np
 from PIL import Image, ImageDraw
 
+from tinycnn.rows import row_cnn
+
 H = 40  # digit height used by the drawings
 STROKE = 5
 
@@ -101,9 +103,10 @@ def prefers_digit_shapes(pieces):
 
 class RowReaderSaying:
     """A stand-in for a row reader (tinycnn.rows) of 28x112 rows: its forward gives these logits
-    (22, 11) for every row, as (N, 1, 22, 11)."""
+    (22, 11) for every row, as (N, 1, 22, 11); its layers are row_cnn's, so its columns lie where a real one's do."""
 
     input_shape = (28, 112, 1)
+    layers = row_cnn().layers
 
     def __init__(self, logits):
         self.logits = np.asarray(logits, dtype=float)

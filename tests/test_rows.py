@@ -37,6 +37,22 @@ def test_a_blob_too_long_for_the_row_is_narrowed_to_fit():
     assert ink_cols.max() < rows.ROW_WIDTH - rows.LEFT + 1 and scale < 20 / 40
 
 
+@pytest.mark.parametrize("column_px, columns, params", [(4, 22, 352_587), (2, 47, 549_195)])
+def test_column_geometry_says_where_each_output_column_looks(column_px, columns, params):
+    model = rows.row_cnn(seed=0, column_px=column_px)
+    assert model.count_params() == params
+    step, first_centre = rows.column_geometry(model)
+    assert step == column_px
+    # light one column of the row at a time: the row columns that move output column t lie around its centre
+    lit = np.zeros((rows.ROW_WIDTH, rows.ROW_HEIGHT, rows.ROW_WIDTH), dtype=np.float32)
+    lit[np.arange(rows.ROW_WIDTH), :, np.arange(rows.ROW_WIDTH)] = 1
+    logits = rows.logits_of(model, lit)
+    assert logits.shape == (rows.ROW_WIDTH, columns, ctc.BLANK + 1)
+    t = columns // 2
+    seen = np.nonzero(np.abs(logits[:, t] - rows.logits_of(model, np.zeros_like(lit[:1]))[0, t]).max(axis=1) > 0)[0]
+    assert (seen.min() + seen.max()) / 2 == step * t + first_centre
+
+
 def test_row_cnn_gives_logits_for_22_columns_or_30_in_a_wide_row():
     model = rows.row_cnn(seed=0)
     assert model.count_params() == 352_587

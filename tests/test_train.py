@@ -99,6 +99,36 @@ def test_train_row_reader_end_to_end(mnist_dir, tmp_path, capsys):
                                   "--out", str(furthest)]) == 0
     assert load_model(furthest).metadata["start_from_commands"] == [first_command,
                                                                      load_model(further).metadata["command"]]
+    fine = tmp_path / "fine.npz"  # columns 2 px apart: from a 4-px reader it takes the three convolutions only
+    assert train_row_reader.main(["--rows", "16", "--held-aside", "4", "--epochs", "1", "--workers", "1",
+                                  "--data-dir", str(mnist_dir), "--column-px", "2", "--start-from", str(further),
+                                  "--out", str(fine)]) == 0
+    fine_model = load_model(fine)
+    assert fine_model.metadata["column_px"] == 2 and "start_from_commands" not in fine_model.metadata
+    assert fine_model.layers[-1].output_shape == (1, 47, 11)
     # a file from before that names only the command before it, as start_from_command
     older = SimpleNamespace(metadata={"command": "b", "start_from_command": "a"})
     assert train_row_reader.earlier_commands(older) == ["a"]
+
+
+def test_shifted_rows_are_the_rows_moved_with_nothing_wrapped_round():
+    from script_loader import load_script
+
+    shifted = load_script("train_row_reader").shifted
+    rows = np.random.default_rng(0).random((40, 28, 112)).astype(np.float32)
+    moved = shifted(rows, np.random.default_rng(1))
+    seen = set()
+    for row, out in zip(rows, moved):
+        for dx in range(4):
+            for dy in (-1, 0, 1):
+                inside = out[max(dy, 0):28 + min(dy, 0), dx:]
+                if np.array_equal(inside, row[max(-dy, 0):28 - max(dy, 0), :112 - dx]):
+                    break
+            else:
+                continue
+            break
+        else:
+            pytest.fail("a row is not its original moved 0-3 px right and a pixel at most up or down")
+        assert np.count_nonzero(out) == inside.size  # what came in from the edges is zero
+        seen.add((dx, dy))
+    assert len(seen) > 6  # the moves vary

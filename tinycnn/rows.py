@@ -13,16 +13,20 @@ columns into digits, and trains them from the digit string alone.
 
 The fourth convolution spans the row's height and three columns: like the
 paper's dense layer over its 3x3x64 map, it sees about one digit (column t of
-the output is centred on input column 4t + 12.5). The two 1x3 convolutions
-after it (zero-padded at the ends) let each column see the features of the two
-columns either side too (8 px further each way, 42 px in all): where digits
-overlap, what the next digit is tells which strokes belong to this one.
+the output is centred on input column 4t + 12.5, see `column_geometry`). The
+two 1x3 convolutions after it (zero-padded at the ends) let each column see the
+features of the two columns either side too (8 px further each way, 42 px in
+all): where digits overlap, what the next digit is tells which strokes belong
+to this one.
 
 The blob is scaled to 20 px tall (MNIST's box), strokes at MNIST's width, and
 placed at the left of a 28x112 row: up to about six digits fit. A wider row
 (`row_cnn(width=144)`: 30 columns, about eight digits) takes the same layers;
 the reader reads every blob with the four networks it ships, two of each width
-(see read.read_again).
+(see read.read_again). `row_cnn(column_px=2)` reads in columns 2 px apart (47
+in a 28x112 row): its second pooling halves the height only, and the fourth
+convolution and the two after it span five columns instead of three, the same
+stretch of row.
 scripts/train_row_reader.py trains them on rows of augmented MNIST training
 digits run together (augment.touching_row), starting from the reading model's
 three convolutions (`take_convolutions`).
@@ -41,23 +45,40 @@ from .normalize import DIGIT_SIZE, MNIST_STROKE, scaled, set_stroke_width
 
 ROW_HEIGHT, ROW_WIDTH, WIDE_ROW = 28, 112, 144
 LEFT = 4  # the row starts 4 px in, as MNIST leaves 4 px round its 20-px box
-STRIDE, FIRST_CENTRE = 4, 12.5  # output column t looks at input columns around 4t + 12.5
 
 
-def row_cnn(seed=None, width=ROW_WIDTH):
+def row_cnn(seed=None, width=ROW_WIDTH, column_px=4):
     """The row reader's network for rows `width` px wide, 352,587 parameters (the same for any width);
-    its output (N, 1, 22, 11) are logits (30 columns for 144 px: one per 4 px of row)."""
+    its output (N, 1, 22, 11) are logits (30 columns for 144 px: one per 4 px of row).
+    column_px=2: a column per 2 px of row (47 for 112 px), 549,195 parameters."""
+    if column_px not in (2, 4):
+        raise ValueError(f"row_cnn: column_px must be 2 or 4, got {column_px!r}")
+    near = 3 if column_px == 4 else 5  # columns the fourth convolution and the two after it span
     return Sequential([
         Conv2D(32, 3, activation="relu", input_shape=(ROW_HEIGHT, width, 1)),
         MaxPool2D(2),
         Conv2D(64, 3, activation="relu"),
-        MaxPool2D(2),
+        MaxPool2D((2, column_px // 2)),
         Conv2D(64, 3, activation="relu"),
-        Conv2D(256, 3, activation="relu"),
-        Conv2D(128, (1, 3), padding="same", activation="relu"),
-        Conv2D(128, (1, 3), padding="same", activation="relu"),
+        Conv2D(256, (3, near), activation="relu"),
+        Conv2D(128, (1, near), padding="same", activation="relu"),
+        Conv2D(128, (1, near), padding="same", activation="relu"),
         Conv2D(ctc.BLANK + 1, 1),
     ], name="row_reader", seed=seed)
+
+
+def column_geometry(model):
+    """(px of row between output columns, the row column under output column 0's centre) of a row reader:
+    (4, 12.5) for row_cnn(), (2, 9.5) for row_cnn(column_px=2). Each valid convolution k wide moves the
+    centre (k - 1) / 2 steps on; each pooling p wide moves it (p - 1) / 2 steps and makes the steps p times longer."""
+    step, centre = 1, 0.0
+    for layer in model.layers:
+        if isinstance(layer, Conv2D) and layer.padding == "valid":
+            centre += (layer.kernel_size[1] - 1) / 2 * step
+        elif isinstance(layer, MaxPool2D):
+            centre += (layer.pool_size[1] - 1) / 2 * step
+            step *= layer.pool_size[1]
+    return step, centre
 
 
 def take_convolutions(row_model, reader):
@@ -126,7 +147,8 @@ def read_row(model, mask, prepared=None):
     logits = logits_of(model, row[None])[0]
     probs = np.exp(log_softmax(logits))
     found = ctc.best_path(logits[None])[0]
-    centres = [origin + (STRIDE * (first + last) / 2 + FIRST_CENTRE - LEFT) / scale for _, first, last in found]
+    step, first_centre = column_geometry(model)
+    centres = [origin + (step * (first + last) / 2 + first_centre - LEFT) / scale for _, first, last in found]
     bounds = [0.0] + [float(np.clip((a + b) / 2, 0, mask.shape[1])) for a, b in zip(centres, centres[1:])]
     bounds.append(float(mask.shape[1]))
     digits = []
