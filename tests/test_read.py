@@ -163,18 +163,20 @@ def test_row_readers_replace_the_digits_only_with_what_they_find_likelier_togeth
     assert [d.label for d in both] == [5, 4, 1, 7]
 
 
-def test_a_reading_only_one_of_several_row_readers_gives_does_not_replace_the_digits():
-    from tinycnn.read import read_again
+def test_a_reading_fewer_than_row_votes_row_readers_give_does_not_replace_the_digits():
+    from tinycnn.read import ROW_VOTES, read_again
     digits, blob = _blob_read_as_47()
     sure_of_the_one = RowReaderSaying(saying(_columns(4, 1, 7), sureness=16.0))
     hardly = saying(_columns(4, BLANK, 7))
     hardly[6, 1] = hardly[6, BLANK] - 0.2  # these read "47", and find "417" hardly less likely
-    alone = read_again(digits, [blob], [sure_of_the_one] + [RowReaderSaying(hardly)] * 3, NOT_ASKED, 1.0,
-                       (200, 300))
-    assert [d.label for d in alone] == [5, 4, 7] and alone[1].row_doubt  # "417" leads by over 8 nats, but one vote
-    two = read_again(digits, [blob], [sure_of_the_one] * 2 + [RowReaderSaying(hardly)] * 2, NOT_ASKED, 1.0,
-                     (200, 300))
-    assert [d.label for d in two] == [5, 4, 1, 7]
+
+    def again(votes):
+        readers = [sure_of_the_one] * votes + [RowReaderSaying(hardly)] * (ROW_VOTES + 2 - votes)
+        return read_again(digits, [blob], readers, NOT_ASKED, 1.0, (200, 300))
+
+    short = again(ROW_VOTES - 1)  # "417" leads by far, but one vote short
+    assert [d.label for d in short] == [5, 4, 7] and short[1].row_doubt
+    assert [d.label for d in again(ROW_VOTES)] == [5, 4, 1, 7]
 
 
 def test_a_row_reading_of_fewer_digits_than_the_cut_needs_the_classifiers_word_for_them():

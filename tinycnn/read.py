@@ -7,7 +7,7 @@
 
 `read_digits(image_or_path)` returns a `Reading` with the text, one string per
 line, and every digit's box, probability and runner-up labels. Blobs of touching
-digits are read twice: cut into digits by the split search, and whole by four row
+digits are read twice: cut into digits by the split search, and whole by six row
 readers (tinycnn.rows), whose reading wins when two give it and it is much the likelier
 (`read_again`). A digit whose probability is below `min_confidence`, that was cut
 from touching digits where another cut read nearly as well (`CUT_DOUBT`), or
@@ -70,9 +70,14 @@ CLOSE_CUT = "cut from touching digits where another cut read nearly as well"
 # two trained four epochs further as well (--start-from each, --seed 2 --epochs 4 --learning-rate 3e-4):
 # 563 / 116 / 143, but the marks "57" of a test sheet read 67, its wide 5 read 6 by one row reader alone;
 # a reading at least ROW_VOTES of them give, 562 / 116 / 143 and the sheet read right.
-ROW_MODELS = ("row_reader.npz", "row_reader_wide.npz", "row_reader_further.npz", "row_reader_wide_further.npz")
+# Two more read in output columns 2 px apart (rows.row_cnn(column_px=2)), where two narrow digits side by side
+# (a "11") have room for the blank CTC needs between them. With all six: 562 / 119 / 146 -> 564 / 122 / 151
+# at two votes, but the two new ones both read the test sheet's wide 5 as 8 (marks "57" stored as 87, and a
+# roll number 023805 as 023808); at three votes 562 / 121 / 148 and the test's 20 sheets read as before.
+ROW_MODELS = ("row_reader.npz", "row_reader_wide.npz", "row_reader_further.npz", "row_reader_wide_further.npz",
+              "row_reader_fine.npz", "row_reader_fine_further.npz")
 ROW_MARGIN = 2.0
-ROW_VOTES = 2  # row readers that must give a reading for it to replace the classifier's (all, if fewer)
+ROW_VOTES = 3  # row readers that must give a reading for it to replace the classifier's (all, if fewer)
 # A blob read as one digit is read again too when the classifier doubts it and it is wide enough for two
 # (segment._line_digits): a 1 run into the digit beside it ("31" read 3) never reached the row readers,
 # and 43 of the 103 wrong touching development numbers had lost a 1. Its one digit is replaced only by a
