@@ -8,8 +8,8 @@
 `read_digits(image_or_path)` returns a `Reading` with the text, one string per
 line, and every digit's box, probability and runner-up labels. Blobs of touching
 digits are read twice: cut into digits by the split search, and whole by six row
-readers (tinycnn.rows), whose reading wins when two give it and it is much the likelier
-(`read_again`). A digit whose probability is below `min_confidence`, that was cut
+readers (tinycnn.rows), whose reading wins when three (ROW_VOTES) give it and it
+is much the likelier (`read_again`). A digit whose probability is below `min_confidence`, that was cut
 from touching digits where another cut read nearly as well (`CUT_DOUBT`), or
 whose blob a row reader read otherwise, is *uncertain*, and so is a reading
 that left out a stroke as "/" (a steep 1 looks the same): one wrong digit is a
