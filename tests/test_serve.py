@@ -191,9 +191,15 @@ def run_serve(*args):
     return subprocess.run([sys.executable, "-m", "tinycnn.serve", *args], capture_output=True, text=True, timeout=60)
 
 
+def _interruptible():
+    """Run in the child before exec: Ctrl+C back to its default. A shell without job control starts background
+    commands ignoring SIGINT, and children inherit that: a test run started so would otherwise hang here."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_the_command_serves_until_interrupted():
     process = subprocess.Popen([sys.executable, "-m", "tinycnn.serve", "--port", "0"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, preexec_fn=_interruptible)
     try:
         line = process.stdout.readline()
         port = int(re.fullmatch(r"Serving on http://127\.0\.0\.1:(\d+)/ \(Ctrl\+C to stop\)\n", line).group(1))
