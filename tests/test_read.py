@@ -191,6 +191,23 @@ def test_a_row_reading_of_fewer_digits_than_the_cut_needs_the_classifiers_word_f
     assert [d.label for d in kept] == [5, 4, 7] and kept[1].row_doubt and kept[2].row_doubt
 
 
+def test_a_reading_of_fewer_digits_than_the_classifiers_needs_join_votes():
+    from tinycnn.read import JOIN_VOTES, ROW_VOTES, read_again
+    digits, blob = _blob_read_as_47()
+    one_digit = [BLANK] * 22
+    one_digit[6] = 5
+    joins = RowReaderSaying(saying(one_digit, sureness=16.0))  # "5": far likelier than "47" to it
+
+    def again(votes):
+        readers = [joins] * votes + [RowReaderSaying(saying(_columns(4, 7)))] * 2
+        return read_again(digits, [blob], readers, ClassifierSaying(sure_of(5)), 1.0, (200, 300))
+
+    assert JOIN_VOTES > ROW_VOTES
+    short = again(JOIN_VOTES - 1)  # enough votes to add or change digits, one short to join two into one
+    assert [d.label for d in short] == [5, 4, 7] and short[1].row_doubt
+    assert [d.label for d in again(JOIN_VOTES)] == [5, 5]
+
+
 def test_a_row_reader_too_short_to_say_the_classifiers_digits_does_not_judge_them():
     from tinycnn.read import read_again
     digits, blob = _blob_read_as_47()

@@ -22,11 +22,11 @@ to this one.
 The blob is scaled to 20 px tall (MNIST's box), strokes at MNIST's width, and
 placed at the left of a 28x112 row: up to about six digits fit. A wider row
 (`row_cnn(width=144)`: 30 columns, about eight digits) takes the same layers;
-the reader reads every blob with the six networks it ships (see read.ROW_MODELS
+the reader reads every blob with the seven networks it ships (see read.ROW_MODELS
 and read.read_again). `row_cnn(column_px=2)` reads in columns 2 px apart (47
 in a 28x112 row): its second pooling halves the height only, and the fourth
 convolution and the two after it span five columns instead of three, the same
-stretch of row. Two of the six are such networks.
+stretch of row. Three of the seven are such networks.
 scripts/train_row_reader.py trains them on rows of augmented MNIST training
 digits run together (augment.touching_row), starting from the reading model's
 three convolutions (`take_convolutions`).
