@@ -9,12 +9,12 @@
 line, and every digit's box, probability and runner-up labels. Blobs of touching
 digits are read twice: cut into digits by the split search, and whole by seven row
 readers (tinycnn.rows), whose reading wins when three (ROW_VOTES; four, JOIN_VOTES,
-for fewer digits) give it and it is much the likelier (`read_again`). A digit whose probability is below `min_confidence`, that was cut
-from touching digits where another cut read nearly as well (`CUT_DOUBT`), or
-whose blob a row reader read otherwise, is *uncertain*, and so is a reading
-that left out a stroke as "/" (a steep 1 looks the same): one wrong digit is a
-wrong mark, so the command says so (on stderr, or in --json) and `--strict`
-turns it into exit code 3.
+for fewer digits) give it and it is much the likelier (`read_again`). A digit
+whose probability is below `min_confidence`, that was cut from touching digits
+where another cut read nearly as well (`CUT_DOUBT`), or whose blob a row reader
+read otherwise, is *uncertain*, and so is a reading that left out a stroke as
+"/" (a steep 1 looks the same): one wrong digit is a wrong mark, so the command
+says so (on stderr, or in --json) and `--strict` turns it into exit code 3.
 
 The default model is the reading model shipped in tinycnn/weights: four networks
 trained on augmented digits with an 11th class, "not a digit" (seeds 0-3, the last
@@ -83,7 +83,7 @@ ROW_MODELS = ("row_reader.npz", "row_reader_wide.npz", "row_reader_further.npz",
               "row_reader_fine.npz", "row_reader_fine_further.npz", "row_reader_fine_further_again.npz")
 ROW_MARGIN = 2.0
 ROW_VOTES = 3  # row readers that must give a reading for it to replace the classifier's (all, if fewer)
-JOIN_VOTES = 4  # ... a reading of fewer digits than the classifier's
+JOIN_VOTES = 4  # row readers that must give a reading of fewer digits than the classifier's (it joins pieces)
 # A blob read as one digit is read again too when the classifier doubts it and it is wide enough for two
 # (segment._line_digits): a 1 run into the digit beside it ("31" read 3) never reached the row readers,
 # and 43 of the 103 wrong touching development numbers had lost a 1. Its one digit is replaced only by a
