@@ -3,7 +3,7 @@
     python scripts/train_row_reader.py --seed 0 --out tinycnn/weights/row_reader.npz
     python scripts/train_row_reader.py --seed 0 --row-width 144 --out tinycnn/weights/row_reader_wide.npz
     python scripts/train_row_reader.py --seed 2 --epochs 4 --learning-rate 3e-4 --start-from row_reader.npz --out further.npz
-    python scripts/train_row_reader.py --seed 5 --column-px 2 --out row_reader_fine.npz
+    python scripts/train_row_reader.py --seed 0 --column-px 2 --out row_reader_fine.npz
 
 Each row holds 1 to 6 training digits (1 to 8 in a 144-px row; never the MNIST test digits), each augmented as for the
 reading model (augment.digit_mask: turned, slanted, distorted, thresholded, redrawn with another pen)
