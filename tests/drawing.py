@@ -115,8 +115,14 @@ class RowReaderSaying:
         return np.repeat(self.logits[None, None], len(x), axis=0)
 
 
+class FineRowReaderSaying(RowReaderSaying):
+    """RowReaderSaying for a row reader in columns 2 px apart (row_cnn(column_px=2)): logits (47, 11)."""
+
+    layers = row_cnn(column_px=2).layers
+
+
 def saying(columns, sureness=8.0):
-    """Row-reader logits (22, 11) whose columns say `columns` (a digit, or 10 for blank), `sureness` apart."""
+    """Row-reader logits (columns, 11) whose columns say `columns` (a digit, or 10 for blank), `sureness` apart."""
     return sureness * np.eye(11)[columns]
 
 

@@ -11,7 +11,7 @@ from tinycnn import read
 from tinycnn.ctc import BLANK
 from tinycnn.read import main, read_digits
 
-from drawing import ClassifierSaying, RowReaderSaying, render, saying, sure_of
+from drawing import ClassifierSaying, FineRowReaderSaying, RowReaderSaying, render, saying, sure_of
 
 
 def pick_digits(mnist_data, text, start=0):
@@ -206,6 +206,28 @@ def test_a_reading_of_fewer_digits_than_the_classifiers_needs_join_votes():
     short = again(JOIN_VOTES - 1)  # enough votes to add or change digits, one short to join two into one
     assert [d.label for d in short] == [5, 4, 7] and short[1].row_doubt
     assert [d.label for d in again(JOIN_VOTES)] == [5, 5]
+
+
+def test_a_reading_of_more_digits_is_weighed_by_the_row_readers_in_fine_columns_alone():
+    from tinycnn.read import ROW_MARGIN, ROW_VOTES, read_again
+    digits, blob = _blob_read_as_47()
+    fine_columns = [BLANK] * 47
+    fine_columns[3], fine_columns[13], fine_columns[23] = 4, 1, 7
+    sees_the_one = saying(fine_columns)
+    sees_the_one[13, 1] = sees_the_one[13, BLANK] + ROW_MARGIN + 1  # "417" likelier than "47" by about 3 nats
+    hardly = saying(_columns(4, BLANK, 7))
+    hardly[6, 1] = hardly[6, BLANK] - 4.0  # too coarse to place a 1 beside the 4: "417" far less likely
+    fine = [FineRowReaderSaying(sees_the_one)] * ROW_VOTES
+    coarse = [RowReaderSaying(hardly)] * 4
+
+    def again(readers):
+        return read_again(digits, [blob], readers, NOT_ASKED, 1.0, (200, 300))
+
+    assert [d.label for d in again(fine + coarse)] == [5, 4, 1, 7]
+    as_sure_in_coarse_columns = saying(_columns(4, 1, 7))
+    as_sure_in_coarse_columns[6, 1] = as_sure_in_coarse_columns[6, BLANK] + ROW_MARGIN + 1
+    kept = again([RowReaderSaying(as_sure_in_coarse_columns)] * ROW_VOTES + coarse)  # all seven weigh it
+    assert [d.label for d in kept] == [5, 4, 7] and kept[1].row_doubt
 
 
 def test_a_row_reader_too_short_to_say_the_classifiers_digits_does_not_judge_them():
