@@ -86,9 +86,9 @@ ROW_VOTES = 3  # row readers that must give a reading for it to replace the clas
 JOIN_VOTES = 4  # row readers that must give a reading of fewer digits than the classifier's (it joins pieces)
 # A reading of more digits than the classifier's, in a blob it read as two or more, adds a digit the split search
 # did not see: most often a 1 swallowed by its neighbour. A row reader in columns 4 px apart has about one column
-# for a narrow 1 beside a digit and finds it unlikely however plainly it is there (in one blob "119", read by the
-# three readers in columns 2 px apart, led the classifier's "19" by 2.0 to 3.9 nats under each of them, and
-# trailed by 2.8 to 11.7 under the four others), so such a reading is weighed by the readers in columns
+# for a narrow 1 beside a digit and finds it unlikely however plainly it is there (in one blob the reading "119",
+# given by the three readers in columns 2 px apart, led the classifier's "19" by 2.0 to 3.9 nats under each of
+# them and trailed by 2.8 to 11.7 under the four others), so such a reading is weighed by the readers in columns
 # FINE_COLUMN_PX apart alone (its votes are still counted among all). Development sets: 563 / 123 / 152 ->
 # 563 / 124 / 156, the 600 read image for image the same.
 FINE_COLUMN_PX = 2
