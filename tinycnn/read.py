@@ -335,8 +335,8 @@ def read_again(digits, weighed, row_readers, model, factor, shape):
                                  else (1, ROW_VOTES, ROW_MARGIN))
         if inside == list(range(inside[0], inside[-1] + 1)):
             logits = [found_logits for _, found_logits in readings]
-            fine = [row for row, reader in zip(logits, row_readers)  # the judges of more digits than theirs
-                    if len(theirs) > 1 and rows.column_geometry(reader)[0] == FINE_COLUMN_PX]
+            fine = ([row for row, reader in zip(logits, row_readers)  # the judges of more digits than theirs
+                     if rows.column_geometry(reader)[0] == FINE_COLUMN_PX] if len(theirs) > 1 else [])
             proposed, given_by = {}, Counter()  # each reading once, with the digits of the first to give it
             for found, _ in readings:
                 labels = tuple(d.label for d in found)
@@ -365,10 +365,10 @@ def read_again(digits, weighed, row_readers, model, factor, shape):
 def reading_lead(found, theirs, logits, model, mask):
     """How much likelier (nats) a row reader's digits `found` are than the classifier's, `theirs`.
 
-    Under every row reader (its logits (columns, 11) each): the sum of their CTC log-likelihoods
-    of the one string and the other. Fewer digits than theirs say that pieces the split search cut
-    apart are one digit: then the classifier weighs in too, with its log-probabilities of the row
-    reader's digits, each read from the band of the blob (h, w) bool between its neighbours, against
+    Under each row reader of `logits` (its logits (columns, 11) each): the sum of their CTC
+    log-likelihoods of the one string and the other. Fewer digits than theirs say that pieces the
+    split search cut apart are one digit: then the classifier weighs in too, with its
+    log-probabilities of the row reader's digits, each read from the band of the blob (h, w) bool between its neighbours, against
     those of its own (a wide 5 cut into "45" was read 4 by a row reader, 5 by the classifier).
     """
     def log_likelihood(labels):
