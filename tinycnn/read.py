@@ -366,9 +366,9 @@ def reading_lead(found, theirs, logits, model, mask):
     """How much likelier (nats) a row reader's digits `found` are than the classifier's, `theirs`.
 
     Under each row reader of `logits` (its logits (columns, 11) each): the sum of their CTC
-    log-likelihoods of the one string and the other. Fewer digits than theirs say that pieces the
-    split search cut apart are one digit: then the classifier weighs in too, with its
-    log-probabilities of the row reader's digits, each read from the band of the blob (h, w) bool between its neighbours, against
+    log-likelihoods of the one string and the other. Fewer digits than theirs say that pieces the split
+    search cut apart are one digit: then the classifier weighs in too, with its log-probabilities of the
+    row reader's digits, each read from the band of the blob (h, w) bool between its neighbours, against
     those of its own (a wide 5 cut into "45" was read 4 by a row reader, 5 by the classifier).
     """
     def log_likelihood(labels):
