@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tinycnn.imageio import MAX_PIXELS, ImageError, load_grayscale
+from tinycnn.imageio import MAX_PIXELS, ImageError, jpeg_shape, load_grayscale, shrink
 
 
 def check_gray(gray, shape):
@@ -188,10 +188,70 @@ def test_image_error_is_a_value_error():
 
 
 def test_shrink_averages_pixels_and_keeps_small_factors_as_they_are():
-    from tinycnn.imageio import shrink
     gray = np.zeros((40, 60), dtype=np.float32)
     gray[:, ::2] = 1.0  # 1-px stripes: shrinking by 2 averages them to grey, not to black or white
     small = shrink(gray, 2.0)
     assert small.shape == (20, 30) and small.dtype == np.float32
     assert np.allclose(small, 0.5, atol=0.01)
     assert shrink(gray, 1.0) is gray and shrink(gray, 0.5) is gray
+
+
+def sideways_jpeg(path, stored):
+    """Save stored (H, W) uint8 as a JPEG whose EXIF says: turn it a quarter turn clockwise to view."""
+    image = Image.fromarray(stored)
+    exif = image.getexif()
+    exif[0x0112] = 6
+    image.save(path, exif=exif, quality=95)
+
+
+def smooth_page(height, width):
+    """A (height, width) uint8 page with soft dark blobs: little fine detail for a JPEG decoder to drop."""
+    y, x = np.mgrid[:height, :width]
+    blobs = np.exp(-(((x % 160) - 80) ** 2 + ((y % 120) - 60) ** 2) / 800.0)
+    return np.round(255 * (1 - 0.8 * blobs)).astype(np.uint8)
+
+
+def test_a_jpeg_asked_for_smaller_is_decoded_smaller_and_looks_like_shrinking_it(tmp_path, monkeypatch):
+    from PIL import JpegImagePlugin
+    Image.fromarray(smooth_page(600, 800)).save(tmp_path / "page.jpg", quality=95)
+    decoded = []
+    real_draft = JpegImagePlugin.JpegImageFile.draft
+
+    def draft_and_note_size(image, mode, size):
+        result = real_draft(image, mode, size)
+        decoded.append(image.size)
+        return result
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", draft_and_note_size)
+    small = load_grayscale(tmp_path / "page.jpg", reduce=3)
+    assert decoded == [(400, 300)]  # decoded at half size, the nearest step not smaller than a third
+    whole = shrink(load_grayscale(tmp_path / "page.jpg"), 3)
+    check_gray(small, whole.shape)
+    assert small.shape == (200, 267)
+    assert np.abs(small - whole).mean() < 0.01
+
+
+def test_a_sideways_jpeg_asked_for_smaller_is_upright_and_its_shape_read_from_its_header(tmp_path):
+    stored = smooth_page(300, 400)
+    stored[:40, :40] = 0  # a black mark at the stored top-left: top-right when upright
+    sideways_jpeg(tmp_path / "phone.jpg", stored)
+    assert jpeg_shape(tmp_path / "phone.jpg") == (400, 300)
+    small = load_grayscale(tmp_path / "phone.jpg", reduce=4)
+    check_gray(small, (100, 75))
+    assert small[:10, -10:].mean() < 0.2
+
+
+def test_only_a_readable_jpeg_file_has_a_jpeg_shape(tmp_path):
+    Image.fromarray(smooth_page(30, 40)).save(tmp_path / "page.png")
+    (tmp_path / "notes.jpg").write_text("not a picture")
+    for source in (tmp_path / "page.png", tmp_path / "notes.jpg", tmp_path / "missing.jpg", tmp_path,
+                   np.zeros((30, 40)), Image.fromarray(smooth_page(30, 40))):
+        assert jpeg_shape(source) is None
+
+
+def test_a_pil_image_asked_for_smaller_is_shrunk_and_left_as_it_was(tmp_path):
+    Image.fromarray(smooth_page(600, 800)).save(tmp_path / "page.jpg", quality=95)
+    with Image.open(tmp_path / "page.jpg") as image:
+        small = load_grayscale(image, reduce=4)
+        assert image.size == (800, 600)  # the caller's image is not drafted smaller behind its back
+    check_gray(small, (150, 200))
+    assert load_grayscale(smooth_page(600, 800), reduce=4).shape == (150, 200)

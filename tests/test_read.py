@@ -468,21 +468,32 @@ def test_a_fives_top_bar_drawn_apart_and_reaching_past_it_is_read_with_it():
     assert abs(y - boxes[0][1]) <= 3 and x + w >= boxes[0][2] - 3  # the 5's box holds its bar
 
 
-def test_a_big_photo_is_read_shrunk_and_its_boxes_are_in_its_own_pixels(mnist_data, paper_model):
+@pytest.mark.parametrize("kind", ["image", "jpeg", "sideways jpeg"])
+def test_a_big_photo_is_read_shrunk_and_its_boxes_are_in_its_own_pixels(mnist_data, paper_model, tmp_path, kind):
     number = number_image(pick_digits(mnist_data, "4721"), height=300, gap=40)
     page = Image.new("L", (1800, 900), 255)  # 1.6 megapixels, digits 300 px tall
     page.paste(number, (200, 250))
     gray = read.imageio.load_grayscale(page)
-    assert read.working_scale(gray) > 4  # the digits are shrunk to about WORK_DIGIT_HEIGHT px
-    reading = read_digits(page, model=paper_model)
+    assert read.working_scale(gray.shape, lambda f: read.imageio.shrink(gray, f)) > 4  # digits ~WORK_DIGIT_HEIGHT px
+    source = page
+    if kind != "image":  # a file, decoded no larger than needed
+        stored = page.rotate(90, expand=True) if kind == "sideways jpeg" else page
+        exif = stored.getexif()
+        exif[0x0112] = 6 if kind == "sideways jpeg" else 1  # 6: turn a quarter turn clockwise to view
+        source = tmp_path / "photo.jpg"
+        stored.save(source, exif=exif, quality=90)
+    reading = read_digits(source, model=paper_model)
     assert reading.text == "4721"
     for digit in reading.digits:
         x, y, w, h = digit.box
         assert 250 <= y and y + h <= 250 + number.height and 150 <= h <= 320
+        assert 200 <= x and x + w <= 200 + number.width and w >= 30
 
 
 def test_a_small_image_is_read_at_full_size():
-    assert read.working_scale(np.ones((600, 800), dtype=np.float32)) == 1.0
+    def never_shrunk(factor):
+        raise AssertionError("a small image needs no preview")
+    assert read.working_scale((600, 800), never_shrunk) == 1.0
 
 
 def test_averaged_probabilities_are_probabilities_from_one_predict_call(paper_model):

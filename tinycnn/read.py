@@ -273,9 +273,8 @@ def read_digits(image, model=None, min_confidence=MIN_CONFIDENCE, method="auto",
     the shipped ones, ROW_MODELS; False: none, see `read_again`).
     Raises imageio.ImageError (a ValueError) naming the file for input that is not a readable image."""
     model = shipped_model() if model is None else model
-    gray = imageio.load_grayscale(image)
-    factor = working_scale(gray, method)
-    found = segment.segment(imageio.shrink(gray, factor), method=method, score_fn=make_scorer(model), digits=digits)
+    gray, factor, shape = load_at_working_scale(image, method)
+    found = segment.segment(gray, method=method, score_fn=make_scorer(model), digits=digits)
     name = str(image) if isinstance(image, (str, Path)) else getattr(image, "filename", "") or "<image>"
     read = []
     if found.segments:
@@ -287,14 +286,14 @@ def read_digits(image, model=None, min_confidence=MIN_CONFIDENCE, method="auto",
         for seg, p in zip(found.segments, probs):
             ranked = np.argsort(p)[::-1]
             read.append(Digit(
-                label=int(ranked[0]), prob=round(float(p[ranked[0]]), 4), box=_scaled_box(seg.box, factor, gray.shape),
+                label=int(ranked[0]), prob=round(float(p[ranked[0]]), 4), box=_scaled_box(seg.box, factor, shape),
                 line=int(seg.line), gap_before=bool(seg.gap_before),
                 alternatives=[(int(k), round(float(p[k]), 4)) for k in ranked[1:1 + ALTERNATIVES]],
                 cut_margin=None if seg.cut_margin is None else round(float(seg.cut_margin), 3)))
     if found.weighed and row_readers is not False:
         row_readers = ShippedRowReaders() if row_readers is None else row_readers
-        read = read_again(read, found.weighed, row_readers, model, factor, gray.shape)
-    slashes = [(_scaled_box(s.box, factor, gray.shape), int(s.line)) for s in found.slashes]
+        read = read_again(read, found.weighed, row_readers, model, factor, shape)
+    slashes = [(_scaled_box(s.box, factor, shape), int(s.line)) for s in found.slashes]
     return Reading(file=name, digits=read, min_confidence=min_confidence, slashes=slashes)
 
 
@@ -389,21 +388,35 @@ def reading_lead(found, theirs, logits, model, mask):
     return lead
 
 
-def working_scale(gray, method="auto"):
-    """How many times to shrink gray (H, W) before reading it: 1.0, or for an image of over
-    LARGE_IMAGE pixels whose digits are taller than WORK_DIGIT_HEIGHT px (measured on a
-    preview PREVIEW_SIDE px across), the factor that makes them that tall.
+def load_at_working_scale(image, method="auto"):
+    """The image (a path, PIL image or array) as gray (h, w) shrunk by working_scale's factor; the factor;
+    and the image's own (H, W). A JPEG file is decoded twice, each time only as large as needed (see
+    imageio.load_grayscale): for the preview, then for reading. Anything else is decoded once, whole."""
+    shape = imageio.jpeg_shape(image)
+    if shape is None:
+        whole = imageio.load_grayscale(image)
+        factor = working_scale(whole.shape, lambda reduce: imageio.shrink(whole, reduce), method)
+        return imageio.shrink(whole, factor), factor, whole.shape
+    factor = working_scale(shape, lambda reduce: imageio.load_grayscale(image, reduce), method)
+    return imageio.load_grayscale(image, factor), factor, shape
+
+
+def working_scale(shape, shrunk, method="auto"):
+    """How many times to shrink an image of shape (H, W) before reading it: 1.0, or for an image
+    of over LARGE_IMAGE pixels whose digits are taller than WORK_DIGIT_HEIGHT px (measured on a
+    preview PREVIEW_SIDE px across, shrunk(factor) giving the image factor times smaller), the
+    factor that makes them that tall.
 
     Thin strokes can fade into the paper in a small preview (a 5-px pen line on a 1600-px
     page, in a shadow): a preview with no ink is looked at again twice as large, and if
     that shows none either, the image is read as it is."""
-    if gray.size <= LARGE_IMAGE:
+    if shape[0] * shape[1] <= LARGE_IMAGE:
         return 1.0
     for side in (PREVIEW_SIDE, 2 * PREVIEW_SIDE):
-        preview = max(gray.shape) / side
+        preview = max(shape) / side
         if preview <= 1.0:
             break
-        ink = threshold.binarize(imageio.shrink(gray, preview), method)
+        ink = threshold.binarize(shrunk(preview), method)
         if ink.any():
             return max(1.0, segment.rough_digit_height(ink) * preview / WORK_DIGIT_HEIGHT)
     return 1.0
