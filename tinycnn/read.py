@@ -304,15 +304,11 @@ def read_again(digits, weighed, row_readers, model, factor, shape):
     working image shrunk `factor` times from an image of `shape`. A blob's digits are
     those on its line whose box lies within its columns (a slanted 1 just before it, a
     blob of its own, reaches into them but is not its) and whose centre lies within its
-    rows. Where a row reader reads the blob otherwise, they are marked row_doubt. Where
-    they are two or more, each reading given by ROW_VOTES row readers (JOIN_VOTES for a
-    reading of fewer digits, which joins pieces the split search cut apart) is weighed against
-    theirs by `reading_lead`, a reading of more digits under the readers in columns FINE_COLUMN_PX
-    apart alone; the likeliest by over ROW_MARGIN nats per row reader weighing it replaces
-    them, its digits' boxes from its columns. A lone digit is replaced the same way, only by
-    several digits that every row reader gives, and by over LONE_MARGIN nats a row reader;
-    so the others are asked only when the first reads several digits there, and otherwise
-    the first alone can mark it row_doubt.
+    rows. Where a row reader reads the blob otherwise, they are marked row_doubt; where
+    `likeliest_reading` finds a reading to put in their place by over ROW_MARGIN nats per row
+    reader weighing it (LONE_MARGIN for a lone digit), it replaces them, its digits' boxes
+    from its columns. A lone digit is read by the first row reader alone unless it reads
+    several digits there (only several digits that every row reader gives can replace it).
     """
     digits = list(digits)
     for blob in weighed:
@@ -329,27 +325,9 @@ def read_again(digits, weighed, row_readers, model, factor, shape):
         if all([d.label for d in found] == [d.label for d in theirs] for found, _ in readings):
             continue
         best, lead = None, -np.inf
-        # a lone digit gives way only to several digits that every row reader gives, by LONE_MARGIN
-        fewest, votes, margin = ((2, len(row_readers), LONE_MARGIN) if len(theirs) == 1
-                                 else (1, ROW_VOTES, ROW_MARGIN))
-        if inside == list(range(inside[0], inside[-1] + 1)):
-            logits = [found_logits for _, found_logits in readings]
-            fine = ([row for row, reader in zip(logits, row_readers)  # the judges of more digits than theirs
-                     if rows.column_geometry(reader)[0] == FINE_COLUMN_PX] if len(theirs) > 1 else [])
-            proposed, given_by = {}, Counter()  # each reading once, with the digits of the first to give it
-            for found, _ in readings:
-                labels = tuple(d.label for d in found)
-                proposed.setdefault(labels, found)
-                given_by[labels] += 1
-            for labels, found in proposed.items():
-                votes_needed = min(votes if len(labels) >= len(theirs) else JOIN_VOTES, len(row_readers))
-                if (len(labels) >= fewest and list(labels) != [d.label for d in theirs]
-                        and given_by[labels] >= votes_needed):
-                    judges = fine if fine and len(labels) > len(theirs) else logits
-                    its_lead = reading_lead(found, theirs, judges, model, blob.mask) / len(judges)
-                    if its_lead > lead:
-                        best, lead = found, its_lead
-        if lead <= margin:
+        if inside == list(range(inside[0], inside[-1] + 1)):  # its digits follow one another in the reading
+            best, lead = likeliest_reading(theirs, readings, row_readers, model, blob.mask)
+        if lead <= (LONE_MARGIN if len(theirs) == 1 else ROW_MARGIN):
             for i in inside:
                 digits[i] = replace(digits[i], row_doubt=True)
             continue
@@ -359,6 +337,40 @@ def read_again(digits, weighed, row_readers, model, factor, shape):
                      gap_before=theirs[0].gap_before and n == 0) for n, d in enumerate(best)]
         digits[inside[0]:inside[-1] + 1] = new
     return digits
+
+
+def likeliest_reading(theirs, readings, row_readers, model, mask):
+    """Of the row readers' readings of a blob (h, w) bool whose digits the classifier read as
+    `theirs`, the one likeliest to put in their place, and its lead over them in nats per row
+    reader weighing it; (None, -inf) if none may.
+
+    readings: read_rows' (digits, logits) of each of `row_readers`. A reading other than theirs
+    may if ROW_VOTES row readers give it, JOIN_VOTES for a reading of fewer digits (it joins
+    pieces the split search cut apart); in place of a lone digit, only several digits that
+    every row reader gives. Its lead is `reading_lead`'s, under the readers in columns
+    FINE_COLUMN_PX apart alone for a reading of more digits than theirs (but not for a lone
+    digit's), under all of them otherwise.
+    """
+    lone = len(theirs) == 1
+    votes = len(row_readers) if lone else ROW_VOTES
+    logits = [found_logits for _, found_logits in readings]
+    fine = [] if lone else [row for row, reader in zip(logits, row_readers)
+                            if rows.column_geometry(reader)[0] == FINE_COLUMN_PX]
+    proposed, given_by = {}, Counter()  # each reading once, with the digits of the first to give it
+    for found, _ in readings:
+        labels = tuple(d.label for d in found)
+        proposed.setdefault(labels, found)
+        given_by[labels] += 1
+    best, lead = None, -np.inf
+    for labels, found in proposed.items():
+        needed = min(votes if len(labels) >= len(theirs) else JOIN_VOTES, len(row_readers))
+        if len(labels) < (2 if lone else 1) or list(labels) == [d.label for d in theirs] or given_by[labels] < needed:
+            continue
+        judges = fine if fine and len(labels) > len(theirs) else logits
+        its_lead = reading_lead(found, theirs, judges, model, mask) / len(judges)
+        if its_lead > lead:
+            best, lead = found, its_lead
+    return best, lead
 
 
 def reading_lead(found, theirs, logits, model, mask):
