@@ -15,6 +15,14 @@ def check_gray(gray, shape):
     assert gray.min() >= 0.0 and gray.max() <= 1.0
 
 
+def sideways_jpeg(path, stored):
+    """Save stored (H, W) uint8 as a JPEG whose EXIF says: turn it a quarter turn clockwise to view."""
+    image = Image.fromarray(stored)
+    exif = image.getexif()
+    exif[0x0112] = 6  # Orientation: the camera was turned; rotate 90 degrees clockwise to view
+    image.save(path, exif=exif, quality=95)
+
+
 def test_grayscale_png_round_trip(tmp_path):
     pixels = np.arange(0, 240, dtype=np.uint8).reshape(12, 20)
     Image.fromarray(pixels).save(tmp_path / "gray.png")
@@ -27,10 +35,7 @@ def test_grayscale_png_round_trip(tmp_path):
 def test_exif_rotated_jpeg_is_turned_upright(tmp_path):
     stored = np.full((40, 60), 255, dtype=np.uint8)  # 60 wide, 40 tall as stored
     stored[:10, :10] = 0  # a black mark at the stored top-left
-    image = Image.fromarray(stored)
-    exif = image.getexif()
-    exif[0x0112] = 6  # Orientation: the camera was turned; rotate 90 degrees clockwise to view
-    image.save(tmp_path / "phone.jpg", exif=exif, quality=95)
+    sideways_jpeg(tmp_path / "phone.jpg", stored)
     gray = load_grayscale(tmp_path / "phone.jpg")
     check_gray(gray, (60, 40))  # now 40 wide, 60 tall
     assert gray[:10, -10:].mean() < 0.2  # the mark is at the top-right
@@ -196,14 +201,6 @@ def test_shrink_averages_pixels_and_keeps_small_factors_as_they_are():
     assert shrink(gray, 1.0) is gray and shrink(gray, 0.5) is gray
 
 
-def sideways_jpeg(path, stored):
-    """Save stored (H, W) uint8 as a JPEG whose EXIF says: turn it a quarter turn clockwise to view."""
-    image = Image.fromarray(stored)
-    exif = image.getexif()
-    exif[0x0112] = 6
-    image.save(path, exif=exif, quality=95)
-
-
 def smooth_page(height, width):
     """A (height, width) uint8 page with soft dark blobs: little fine detail for a JPEG decoder to drop."""
     y, x = np.mgrid[:height, :width]
@@ -237,7 +234,7 @@ def test_a_sideways_jpeg_asked_for_smaller_is_upright_and_its_shape_read_from_it
     assert jpeg_shape(tmp_path / "phone.jpg") == (400, 300)
     small = load_grayscale(tmp_path / "phone.jpg", reduce=4)
     check_gray(small, (100, 75))
-    assert small[:10, -10:].mean() < 0.2
+    assert small[:10, -10:].mean() < 0.2  # the mark is at the top-right
 
 
 def test_only_a_readable_jpeg_file_has_a_jpeg_shape(tmp_path):
