@@ -121,6 +121,13 @@ class FineRowReaderSaying(RowReaderSaying):
     layers = row_cnn(column_px=2).layers
 
 
+def sideways_jpeg(path, stored):
+    """Save the PIL image `stored` as a JPEG whose EXIF says: turn it a quarter turn clockwise to view."""
+    exif = stored.getexif()
+    exif[0x0112] = 6  # Orientation: the camera was turned; rotate 90 degrees clockwise to view
+    stored.save(path, exif=exif, quality=95)
+
+
 def saying(columns, sureness=8.0):
     """Row-reader logits (columns, 11) whose columns say `columns` (a digit, or 10 for blank), `sureness` apart."""
     return sureness * np.eye(11)[columns]

@@ -9,18 +9,12 @@ from PIL import Image
 
 from tinycnn.imageio import MAX_PIXELS, ImageError, jpeg_shape, load_grayscale, shrink
 
+from drawing import sideways_jpeg
+
 
 def check_gray(gray, shape):
     assert gray.shape == shape and gray.dtype == np.float32
     assert gray.min() >= 0.0 and gray.max() <= 1.0
-
-
-def sideways_jpeg(path, stored):
-    """Save stored (H, W) uint8 as a JPEG whose EXIF says: turn it a quarter turn clockwise to view."""
-    image = Image.fromarray(stored)
-    exif = image.getexif()
-    exif[0x0112] = 6  # Orientation: the camera was turned; rotate 90 degrees clockwise to view
-    image.save(path, exif=exif, quality=95)
 
 
 def test_grayscale_png_round_trip(tmp_path):
@@ -35,7 +29,7 @@ def test_grayscale_png_round_trip(tmp_path):
 def test_exif_rotated_jpeg_is_turned_upright(tmp_path):
     stored = np.full((40, 60), 255, dtype=np.uint8)  # 60 wide, 40 tall as stored
     stored[:10, :10] = 0  # a black mark at the stored top-left
-    sideways_jpeg(tmp_path / "phone.jpg", stored)
+    sideways_jpeg(tmp_path / "phone.jpg", Image.fromarray(stored))
     gray = load_grayscale(tmp_path / "phone.jpg")
     check_gray(gray, (60, 40))  # now 40 wide, 60 tall
     assert gray[:10, -10:].mean() < 0.2  # the mark is at the top-right
@@ -230,7 +224,7 @@ def test_a_jpeg_asked_for_smaller_is_decoded_smaller_and_looks_like_shrinking_it
 def test_a_sideways_jpeg_asked_for_smaller_is_upright_and_its_shape_read_from_its_header(tmp_path):
     stored = smooth_page(300, 400)
     stored[:40, :40] = 0  # a black mark at the stored top-left: top-right when upright
-    sideways_jpeg(tmp_path / "phone.jpg", stored)
+    sideways_jpeg(tmp_path / "phone.jpg", Image.fromarray(stored))
     assert jpeg_shape(tmp_path / "phone.jpg") == (400, 300)
     small = load_grayscale(tmp_path / "phone.jpg", reduce=4)
     check_gray(small, (100, 75))

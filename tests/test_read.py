@@ -11,7 +11,7 @@ from tinycnn import read
 from tinycnn.ctc import BLANK
 from tinycnn.read import main, read_digits
 
-from drawing import ClassifierSaying, FineRowReaderSaying, RowReaderSaying, render, saying, sure_of
+from drawing import ClassifierSaying, FineRowReaderSaying, RowReaderSaying, render, saying, sideways_jpeg, sure_of
 
 
 def pick_digits(mnist_data, text, start=0):
@@ -475,13 +475,11 @@ def test_a_big_photo_is_read_shrunk_and_its_boxes_are_in_its_own_pixels(mnist_da
     page.paste(number, (200, 250))
     gray = read.imageio.load_grayscale(page)
     assert read.working_scale(gray.shape, lambda f: read.imageio.shrink(gray, f)) > 4  # digits ~WORK_DIGIT_HEIGHT px
-    source = page
-    if kind != "image":  # a file, decoded no larger than needed
-        stored = page.rotate(90, expand=True) if kind == "sideways jpeg" else page
-        exif = stored.getexif()
-        exif[0x0112] = 6 if kind == "sideways jpeg" else 1  # 6: turn a quarter turn clockwise to view
-        source = tmp_path / "photo.jpg"
-        stored.save(source, exif=exif, quality=90)
+    source = page if kind == "image" else tmp_path / "photo.jpg"  # a file is decoded no larger than needed
+    if kind == "jpeg":
+        page.save(source, quality=90)
+    elif kind == "sideways jpeg":
+        sideways_jpeg(source, page.rotate(90, expand=True))  # stored turned a quarter turn back
     reading = read_digits(source, model=paper_model)
     assert reading.text == "4721"
     for digit in reading.digits:

@@ -136,7 +136,7 @@ def _pil_to_gray(image, name, reduce, draft):
         image = ImageOps.exif_transpose(image)
     except _DECODE_ERRORS as error:
         raise ImageError(f"{name}: corrupt or truncated image ({_one_line(error)})") from None
-    return resize(_convert(image, name), size)
+    return _resize(_convert(image, name), size)
 
 
 def _turns_sideways(image):
@@ -219,10 +219,10 @@ def shrink(gray, factor):
     Returns gray itself when factor is 1 (or less). Pillow's box filter averages
     whole source pixels, so thin strokes fade instead of vanishing.
     """
-    return resize(gray, _reduced_size(gray.shape[::-1], factor))
+    return _resize(gray, _reduced_size(gray.shape[::-1], factor))
 
 
-def resize(gray, size):
+def _resize(gray, size):
     """gray (H, W) float32 brought to size (width, height) by Pillow's box filter, or itself if it has that size."""
     if gray.shape[::-1] == tuple(size):
         return gray
