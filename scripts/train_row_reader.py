@@ -4,6 +4,7 @@
     python scripts/train_row_reader.py --seed 0 --row-width 144 --out tinycnn/weights/row_reader_wide.npz
     python scripts/train_row_reader.py --seed 2 --epochs 4 --learning-rate 3e-4 --start-from row_reader.npz --out further.npz
     python scripts/train_row_reader.py --seed 0 --column-px 2 --out row_reader_fine.npz
+    python scripts/train_row_reader.py --blobs blobs_11.npz --seed 21 --epochs 3 --learning-rate 2e-4 --start-from row_reader.npz --out on_blobs.npz
 
 Each row holds 1 to 6 training digits (1 to 8 in a 144-px row; never the MNIST test digits), each augmented as for the
 reading model (augment.digit_mask: turned, slanted, distorted, thresholded, redrawn with another pen)
@@ -13,7 +14,9 @@ reader does (rows.row_input). The network starts from the shipped reading model'
 width, from all its weights, to train it further on new rows (another --seed makes other rows; the
 metadata keeps every command before it, oldest first, as start_from_commands). The rows
 are made once, before training; --held-aside of them (1,000) are kept out of training to measure how many
-rows the network reads exactly. Saves the model with its command, seed and numbers in its metadata.
+rows the network reads exactly. --blobs adds blobs the segmenter cut out of generated pages
+(scripts/harvest_blobs.py): then a tenth of the blobs are held aside instead, and the rest are
+trained on beside as many made rows. Saves the model with its command, seed and numbers in its metadata.
 """
 
 import argparse
@@ -34,6 +37,7 @@ from tinycnn.rows import ROW_WIDTH, WIDE_ROW, column_geometry, logits_of, row_cn
 
 # The share of rows holding 1, 2, 3, ... digits, by row width: mostly the pairs and triples fast writers join.
 ROW_SHARES = {ROW_WIDTH: (0.08, 0.27, 0.25, 0.2, 0.1, 0.1), WIDE_ROW: (0.06, 0.2, 0.2, 0.16, 0.12, 0.1, 0.08, 0.08)}
+DEFAULT_ROWS = 96000
 READER_WEIGHTS = Path(__file__).resolve().parents[1] / "tinycnn" / "weights" / "reader_cnn.npz"
 
 
@@ -60,6 +64,32 @@ def make_rows(images, labels, count, seed, workers, chunk=2000, width=ROW_WIDTH)
     with multiprocessing.Pool(workers) as pool:
         parts = pool.map(_make_rows, jobs)
     return np.array([r for rows, _ in parts for r in rows], dtype=np.float32), [s for _, ss in parts for s in ss]
+
+
+def load_blobs(path, width):
+    """The blobs harvested by scripts/harvest_blobs.py as rows (N, 28, width), and their digit strings."""
+    with np.load(path) as blobs:
+        strings = np.split(blobs["digits"], np.cumsum(blobs["lengths"])[:-1])
+        return blobs[f"rows{width}"], [[int(d) for d in s] for s in strings]
+
+
+def training_rows(args, images, labels):
+    """(rows, strings) to train on and (rows, strings) held aside to measure, made as the arguments say.
+
+    Made rows alone: --rows + --held-aside of them, the first --held-aside held aside. With --blobs, a tenth
+    of the blobs (picked by --seed) are held aside: they are what the reader meets, so they are what to
+    measure it on; the rest are trained on beside --rows made rows (as many as them by default)."""
+    if not args.blobs:
+        count = DEFAULT_ROWS if args.rows is None else args.rows
+        rows, strings = make_rows(images, labels, count + args.held_aside, args.seed, args.workers, width=args.row_width)
+        return rows[args.held_aside:], strings[args.held_aside:], rows[:args.held_aside], strings[:args.held_aside]
+    blobs, blob_strings = load_blobs(args.blobs, args.row_width)
+    order = np.random.default_rng(args.seed).permutation(len(blobs))
+    aside, kept = order[:len(order) // 10], order[len(order) // 10:]
+    made, made_strings = make_rows(images, labels, len(kept) if args.rows is None else args.rows, args.seed + 100,
+                                   args.workers, width=args.row_width)
+    return (np.concatenate([blobs[kept], made]), [blob_strings[k] for k in kept] + made_strings,
+            blobs[aside], [blob_strings[k] for k in aside])
 
 
 def rows_read_exactly(model, rows, strings, batch=250):
@@ -115,8 +145,11 @@ def earlier_commands(model):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=96000, help="rows made for training")
-    parser.add_argument("--held-aside", type=int, default=1000, help="rows made to measure, not to train on")
+    parser.add_argument("--rows", type=int, help=f"rows made for training (default {DEFAULT_ROWS}; with --blobs, as many as "
+                                                  "the blobs trained on)")
+    parser.add_argument("--held-aside", type=int, default=1000,
+                        help="rows made to measure, not to train on (with --blobs, a tenth of the blobs instead)")
+    parser.add_argument("--blobs", help="also train on the blobs in this file (scripts/harvest_blobs.py)")
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
@@ -137,11 +170,8 @@ def main(argv=None):
 
     (x_train, y_train), _ = mnist.load_data(args.data_dir)
     start = time.perf_counter()
-    rows, strings = make_rows(x_train, y_train, args.rows + args.held_aside, args.seed, args.workers,
-                              width=args.row_width)
-    print(f"made {len(rows)} rows in {time.perf_counter() - start:.0f}s", flush=True)
-    aside, aside_strings = rows[:args.held_aside], strings[:args.held_aside]
-    rows, strings = rows[args.held_aside:], strings[args.held_aside:]
+    rows, strings, aside, aside_strings = training_rows(args, x_train, y_train)
+    print(f"{len(rows)} rows to train on, {len(aside)} held aside, in {time.perf_counter() - start:.0f}s", flush=True)
 
     model, start_from = row_cnn(seed=args.seed, width=args.row_width, column_px=args.column_px), {}
     if args.start_from != "none":
@@ -156,13 +186,13 @@ def main(argv=None):
                  log=lambda line: print(line, flush=True), shift=args.shift)
     seconds = time.perf_counter() - start
     exact = rows_read_exactly(model, aside, aside_strings)
-    print(f"rows held aside read exactly: {100 * exact:.1f}% of {args.held_aside}")
+    print(f"{'blobs' if args.blobs else 'rows'} held aside read exactly: {100 * exact:.1f}% of {len(aside)}")
     model.metadata = {
         "command": "python scripts/train_row_reader.py " + shlex.join(sys.argv[1:] if argv is None else argv),
         "seed": args.seed, "row_width": args.row_width, "column_px": args.column_px,
         "start_from": Path(args.start_from).name, "epochs": args.epochs, "rows": int(len(rows)), "ctc_loss": loss,
         "held_aside_rows_read_exactly": exact, "seconds_training": round(seconds), "numpy": np.__version__,
-        **start_from,
+        **start_from, **({"blobs": Path(args.blobs).name} if args.blobs else {}),
     }
     model.save(args.out)
     print(f"Saved {args.out}")

@@ -132,3 +132,48 @@ def test_shifted_rows_are_the_rows_moved_with_nothing_wrapped_round():
         assert np.count_nonzero(out) == inside.size  # what came in from the edges is zero
         seen.add((dx, dy))
     assert len(seen) > 6  # the moves vary
+
+
+def test_harvested_blobs_train_a_row_reader(mnist_dir, tmp_path, capsys):
+    from script_loader import load_script
+    from tinycnn.rows import ROW_HEIGHT, ROW_WIDTH, WIDE_ROW
+
+    harvest_blobs, train_row_reader = load_script("harvest_blobs"), load_script("train_row_reader")
+    (x_train, y_train), _ = mnist.load_data(mnist_dir, download=False)
+    by_width, strings, conditions = harvest_blobs.harvest(x_train[:500], y_train[:500], 10, seed=1, workers=1, chunk=5)
+    assert len(strings) >= 10 and len(conditions) == len(strings)
+    assert by_width[ROW_WIDTH].shape == (len(strings), ROW_HEIGHT, ROW_WIDTH)
+    assert by_width[WIDE_ROW].shape == (len(strings), ROW_HEIGHT, WIDE_ROW)
+    assert all(1 <= len(s) <= harvest_blobs.MAX_DIGITS for s in strings)
+    assert {label for s in strings for label in s} <= set(y_train[:500].tolist())
+    again, _, _ = harvest_blobs.harvest(x_train[:500], y_train[:500], 10, seed=1, workers=2, chunk=5)
+    assert (again[ROW_WIDTH] == by_width[ROW_WIDTH]).all()  # the same blobs however many workers
+
+    blobs = tmp_path / "blobs.npz"
+    harvest_blobs.save_blobs(blobs, by_width, strings, conditions)
+    rows, loaded = train_row_reader.load_blobs(blobs, WIDE_ROW)
+    assert loaded == strings and (rows == by_width[WIDE_ROW]).all()
+    args = SimpleNamespace(blobs=blobs, row_width=ROW_WIDTH, rows=8, seed=0, workers=1)
+    train, train_strings, aside, aside_strings = train_row_reader.training_rows(args, x_train[:50], y_train[:50])
+    held = len(strings) // 10
+    assert len(aside) == len(aside_strings) == held and len(train) == len(train_strings) == len(strings) - held + 8
+    blob_rows = [row.tobytes() for row in by_width[ROW_WIDTH]]
+    trained = [row.tobytes() for row in train[:len(strings) - held]]  # every blob in one part or the other, once
+    assert sorted(trained + [row.tobytes() for row in aside]) == sorted(blob_rows)
+    out = tmp_path / "on_blobs.npz"
+    assert train_row_reader.main(["--blobs", str(blobs), "--rows", "8", "--epochs", "1", "--workers", "1",
+                                  "--data-dir", str(mnist_dir), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"{len(strings) - held + 8} rows to train on, {held} held aside" in printed  # the blobs and 8 made rows
+    assert "blobs held aside read exactly" in printed and f"of {held}\n" in printed
+    assert load_model(out).metadata["blobs"] == "blobs.npz"
+
+
+def test_blob_digits_are_those_centred_inside_the_blob_left_to_right():
+    from script_loader import load_script
+
+    blob_digits = load_script("harvest_blobs").blob_digits
+    blob = SimpleNamespace(box=(10, 5, 20, 10))  # working px; the image is twice as large
+    boxes = [[44, 10, 10, 20], [22, 10, 14, 20], [4, 10, 10, 20], [60, 12, 10, 20], [30, 40, 10, 10]]
+    # centres in working px: x 24.5, 14.5, 4.5 (left of the blob), 32.5 (right of it); the last lies below it
+    assert blob_digits(blob, [7, 3, 1, 9, 4], boxes, factor=2.0) == [3, 7]
