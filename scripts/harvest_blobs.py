@@ -44,7 +44,8 @@ def blob_digits(blob, labels, boxes, factor):
     (working px, the image shrunk `factor` times)."""
     bx, by, bw, bh = blob.box
     centres = [((x + w / 2) / factor, (y + h / 2) / factor) for x, y, w, h in boxes]
-    inside = sorted((cx, label) for (cx, cy), label in zip(centres, labels) if bx <= cx < bx + bw and by <= cy < by + bh)
+    inside = sorted((cx, label) for (cx, cy), label in zip(centres, labels)
+                    if bx <= cx < bx + bw and by <= cy < by + bh)
     return [label for _, label in inside]
 
 
@@ -77,8 +78,10 @@ def harvest(images, labels, count, seed, workers, chunk=CHUNK):
     seeds = np.random.SeedSequence(seed).generate_state(count // chunk)
     with multiprocessing.Pool(workers) as pool:
         parts = pool.map(_harvest, [(images, labels, chunk, int(s)) for s in seeds])
-    by_width = {width: np.array([r for made, _, _ in parts for r in made[width]], dtype=np.float32).reshape(-1, 28, width)
-                for width in (rows.ROW_WIDTH, rows.WIDE_ROW)}
+    by_width = {}
+    for width in (rows.ROW_WIDTH, rows.WIDE_ROW):
+        made = [row for found_rows, _, _ in parts for row in found_rows[width]]
+        by_width[width] = np.array(made, dtype=np.float32).reshape(-1, rows.ROW_HEIGHT, width)  # (0, 28, w) if none
     return by_width, [s for _, ss, _ in parts for s in ss], [c for _, _, cs in parts for c in cs]
 
 
@@ -87,7 +90,8 @@ def save_blobs(path, by_width, strings, conditions):
     with atomic_write(path) as f:
         np.savez(f, rows112=by_width[rows.ROW_WIDTH], rows144=by_width[rows.WIDE_ROW],
                  lengths=np.array([len(s) for s in strings], dtype=int),
-                 digits=np.array([d for s in strings for d in s], dtype=int), conditions=np.array(conditions, dtype=str))
+                 digits=np.array([d for s in strings for d in s], dtype=int),
+                 conditions=np.array(conditions, dtype=str))
 
 
 def main(argv=None):

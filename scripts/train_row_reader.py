@@ -81,7 +81,8 @@ def training_rows(args, images, labels):
     measure it on; the rest are trained on beside --rows made rows (as many as them by default)."""
     if not args.blobs:
         count = DEFAULT_ROWS if args.rows is None else args.rows
-        rows, strings = make_rows(images, labels, count + args.held_aside, args.seed, args.workers, width=args.row_width)
+        rows, strings = make_rows(images, labels, count + args.held_aside, args.seed, args.workers,
+                                  width=args.row_width)
         return rows[args.held_aside:], strings[args.held_aside:], rows[:args.held_aside], strings[:args.held_aside]
     blobs, blob_strings = load_blobs(args.blobs, args.row_width)
     order = np.random.default_rng(args.seed).permutation(len(blobs))
@@ -145,8 +146,9 @@ def earlier_commands(model):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, help=f"rows made for training (default {DEFAULT_ROWS}; with --blobs, as many as "
-                                                  "the blobs trained on)")
+    parser.add_argument("--rows", type=int,
+                        help=f"rows made for training (default {DEFAULT_ROWS}; with --blobs, as many as the blobs "
+                             "trained on)")
     parser.add_argument("--held-aside", type=int, default=1000,
                         help="rows made to measure, not to train on (with --blobs, a tenth of the blobs instead)")
     parser.add_argument("--blobs", help="also train on the blobs in this file (scripts/harvest_blobs.py)")
@@ -170,7 +172,10 @@ def main(argv=None):
 
     (x_train, y_train), _ = mnist.load_data(args.data_dir)
     start = time.perf_counter()
-    rows, strings, aside, aside_strings = training_rows(args, x_train, y_train)
+    try:
+        rows, strings, aside, aside_strings = training_rows(args, x_train, y_train)
+    except (OSError, ValueError, KeyError) as e:  # only --blobs reads a file here
+        sys.exit(f"train_row_reader: {args.blobs}: not a file of blobs from harvest_blobs.py ({e})")
     print(f"{len(rows)} rows to train on, {len(aside)} held aside, in {time.perf_counter() - start:.0f}s", flush=True)
 
     model, start_from = row_cnn(seed=args.seed, width=args.row_width, column_px=args.column_px), {}

@@ -167,6 +167,8 @@ def test_harvested_blobs_train_a_row_reader(mnist_dir, tmp_path, capsys):
     assert f"{len(strings) - held + 8} rows to train on, {held} held aside" in printed  # the blobs and 8 made rows
     assert "blobs held aside read exactly" in printed and f"of {held}\n" in printed
     assert load_model(out).metadata["blobs"] == "blobs.npz"
+    with pytest.raises(SystemExit, match="missing.npz: not a file of blobs"):
+        train_row_reader.main(["--blobs", str(tmp_path / "missing.npz"), "--data-dir", str(mnist_dir)])
 
 
 def test_blob_digits_are_those_centred_inside_the_blob_left_to_right():
