@@ -73,18 +73,19 @@ def load_blobs(path, width):
         return blobs[f"rows{width}"], [[int(d) for d in s] for s in strings]
 
 
-def training_rows(args, images, labels):
+def training_rows(args, images, labels, blobs=None):
     """(rows, strings) to train on and (rows, strings) held aside to measure, made as the arguments say.
 
-    Made rows alone: --rows + --held-aside of them, the first --held-aside held aside. With --blobs, a tenth
-    of the blobs (picked by --seed) are held aside: they are what the reader meets, so they are what to
-    measure it on; the rest are trained on beside --rows made rows (as many as them by default)."""
-    if not args.blobs:
+    Made rows alone: --rows + --held-aside of them, the first --held-aside held aside. With blobs (load_blobs'
+    rows and strings of --blobs), a tenth of them (picked by --seed) are held aside: they are what the reader
+    meets, so they are what to measure it on; the rest are trained on beside --rows made rows (as many as
+    them by default)."""
+    if blobs is None:
         count = DEFAULT_ROWS if args.rows is None else args.rows
         rows, strings = make_rows(images, labels, count + args.held_aside, args.seed, args.workers,
                                   width=args.row_width)
         return rows[args.held_aside:], strings[args.held_aside:], rows[:args.held_aside], strings[:args.held_aside]
-    blobs, blob_strings = load_blobs(args.blobs, args.row_width)
+    blobs, blob_strings = blobs
     order = np.random.default_rng(args.seed).permutation(len(blobs))
     aside, kept = order[:len(order) // 10], order[len(order) // 10:]
     made, made_strings = make_rows(images, labels, len(kept) if args.rows is None else args.rows, args.seed + 100,
@@ -172,10 +173,13 @@ def main(argv=None):
 
     (x_train, y_train), _ = mnist.load_data(args.data_dir)
     start = time.perf_counter()
-    try:
-        rows, strings, aside, aside_strings = training_rows(args, x_train, y_train)
-    except (OSError, ValueError, KeyError) as e:  # only --blobs reads a file here
-        sys.exit(f"train_row_reader: {args.blobs}: not a file of blobs from harvest_blobs.py ({e})")
+    blobs = None
+    if args.blobs:
+        try:
+            blobs = load_blobs(args.blobs, args.row_width)
+        except (OSError, ValueError, KeyError) as e:
+            sys.exit(f"train_row_reader: {args.blobs}: not a file of blobs from harvest_blobs.py ({e})")
+    rows, strings, aside, aside_strings = training_rows(args, x_train, y_train, blobs)
     print(f"{len(rows)} rows to train on, {len(aside)} held aside, in {time.perf_counter() - start:.0f}s", flush=True)
 
     model, start_from = row_cnn(seed=args.seed, width=args.row_width, column_px=args.column_px), {}

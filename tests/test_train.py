@@ -153,8 +153,9 @@ def test_harvested_blobs_train_a_row_reader(mnist_dir, tmp_path, capsys):
     harvest_blobs.save_blobs(blobs, by_width, strings, conditions)
     rows, loaded = train_row_reader.load_blobs(blobs, WIDE_ROW)
     assert loaded == strings and (rows == by_width[WIDE_ROW]).all()
-    args = SimpleNamespace(blobs=blobs, row_width=ROW_WIDTH, rows=8, seed=0, workers=1)
-    train, train_strings, aside, aside_strings = train_row_reader.training_rows(args, x_train[:50], y_train[:50])
+    args = SimpleNamespace(row_width=ROW_WIDTH, rows=8, seed=0, workers=1)
+    train, train_strings, aside, aside_strings = train_row_reader.training_rows(
+        args, x_train[:50], y_train[:50], train_row_reader.load_blobs(blobs, ROW_WIDTH))
     held = len(strings) // 10
     assert len(aside) == len(aside_strings) == held and len(train) == len(train_strings) == len(strings) - held + 8
     blob_rows = [row.tobytes() for row in by_width[ROW_WIDTH]]
