@@ -1,5 +1,6 @@
 """Tests for tinycnn.imageio: every kind of image a phone or scanner makes, and every bad input."""
 
+import io
 import struct
 import zlib
 
@@ -178,7 +179,7 @@ def test_bad_arrays_and_types():
     assert_one_line_error(np.array([[0.0, np.nan]]), "<array>", "NaN")
     assert_one_line_error(np.zeros((2, 2, 2)), "<array>", "shape")
     assert_one_line_error(np.array([["a"]]), "<array>", "dtype")
-    with pytest.raises(ImageError, match="expected a path"):
+    with pytest.raises(ImageError, match="expected a path, a file"):
         load_grayscale(3.5)
 
 
@@ -246,3 +247,47 @@ def test_a_pil_image_asked_for_smaller_is_shrunk_and_left_as_it_was(tmp_path):
         assert image.size == (800, 600)  # the caller's image is not drafted smaller behind its back
     check_gray(small, (150, 200))
     assert load_grayscale(smooth_page(600, 800), reduce=4).shape == (150, 200)
+
+
+class Pipe(io.RawIOBase):
+    """Bytes that can be read once, forwards, as from a pipe: no seeking."""
+
+    def __init__(self, data):
+        self.data = io.BytesIO(data)
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        return self.data.readinto(buffer)
+
+
+def named(data, name):
+    file = io.BytesIO(data)
+    file.name = name
+    return file
+
+
+def test_a_file_object_reads_as_its_file_does(tmp_path):
+    Image.fromarray(smooth_page(600, 800)).save(tmp_path / "page.jpg", quality=95)
+    Image.fromarray(smooth_page(30, 40)).save(tmp_path / "page.png")
+    for path in (tmp_path / "page.jpg", tmp_path / "page.png"):
+        data = path.read_bytes()
+        whole = load_grayscale(path)
+        assert np.array_equal(load_grayscale(io.BytesIO(data)), whole)
+        assert np.array_equal(load_grayscale(Pipe(data)), whole)
+        assert np.array_equal(load_grayscale(io.BytesIO(data), reduce=4), load_grayscale(path, reduce=4))
+        opened = io.BytesIO(data)
+        assert jpeg_shape(opened) == jpeg_shape(path) and np.array_equal(load_grayscale(opened), whole)
+    assert jpeg_shape(io.BytesIO((tmp_path / "page.jpg").read_bytes())) == (600, 800)
+    pipe = Pipe((tmp_path / "page.jpg").read_bytes())
+    assert jpeg_shape(pipe) is None and pipe.data.tell() == 0  # its header could not be read again: left unread
+
+
+def test_a_bad_file_object_is_named_in_one_line():
+    assert_one_line_error(named(b"", "<stdin>"), "<stdin>", "empty")
+    assert_one_line_error(Pipe(b""), "<file>", "empty")
+    assert_one_line_error(named(b"these are my marks", "<stdin>"), "<stdin>", "not an image")
+    buffer = io.BytesIO()
+    Image.fromarray(smooth_page(64, 64)).save(buffer, "PNG")
+    assert_one_line_error(named(buffer.getvalue()[:200], "scan.png"), "scan.png", "corrupt or truncated")

@@ -1,3 +1,4 @@
+import io
 import json
 import subprocess
 import sys
@@ -407,6 +408,37 @@ def test_command_digits_option(mnist_data, tmp_path, capsys):
     number_image(pick_digits(mnist_data, "8163"), gap=-24).save(path)
     assert main([str(path), "--model", READER_SEED0, "--digits", "4"]) == 0 and capsys.readouterr().out == "8163\n"
     assert main([str(path), "--model", READER_SEED0, "--digits", "3-4"]) == 0 and capsys.readouterr().out == "8163\n"
+
+
+class StandardInput:
+    """What sys.stdin is to the command: text on top of a binary buffer (here, `data`)."""
+
+    def __init__(self, data):
+        self.buffer = io.BytesIO(data)
+
+
+def test_command_reads_standard_input(number_file, tmp_path, capsys, monkeypatch):
+    assert main([str(number_file), "--json"]) == 0
+    from_file = json.loads(capsys.readouterr().out)
+    monkeypatch.setattr(sys, "stdin", StandardInput(number_file.read_bytes()))
+    assert main(["-", "--json"]) == 0
+    from_stdin = json.loads(capsys.readouterr().out)
+    assert from_stdin["file"] == "<stdin>" and from_stdin["digits"] == from_file["digits"]
+    monkeypatch.setattr(sys, "stdin", StandardInput(number_file.read_bytes()))
+    assert main(["-", str(number_file), "--boxes", str(tmp_path / "drawn")]) == 0
+    assert capsys.readouterr().out == f"<stdin>: 815\n{number_file}: 815\n"
+    with Image.open(tmp_path / "drawn" / "stdin.boxes.png") as drawn:  # --boxes read standard input again
+        assert drawn.size == Image.open(number_file).size
+
+
+def test_command_names_bad_standard_input_and_reads_it_once(number_file, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", StandardInput(b"this is not a png"))
+    assert main(["-", str(number_file)]) == 2
+    out, err = capsys.readouterr()
+    assert out == f"{number_file}: 815\n" and err.startswith("error: <stdin>: not an image file")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["-", "-"])
+    assert exit_info.value.code == 2 and "only once" in capsys.readouterr().err
 
 
 def test_module_runs_as_a_command_without_a_traceback(tmp_path):

@@ -26,6 +26,15 @@ def read_or_clean_error(source):
         return None
 
 
+def read_file_or_clean_error(path):
+    """The file read by its path, and its bytes as a file object (standard input, say): the same either way."""
+    reading = read_or_clean_error(path)
+    from_bytes = read_or_clean_error(io.BytesIO(path.read_bytes()))
+    assert (reading is None) == (from_bytes is None)
+    assert reading is None or reading.text == from_bytes.text
+    return reading
+
+
 @st.composite
 def small_images(draw):
     """A PIL image of any mode and a size from 1x1 to 40x40: noise, all black, all white or stripes."""
@@ -50,7 +59,7 @@ def test_any_small_image_gives_a_reading_or_a_clean_error(image):
 def test_random_bytes_give_a_clean_error(tmp_path, data):
     path = tmp_path / "random.png"
     path.write_bytes(data)
-    reading = read_or_clean_error(path)
+    reading = read_file_or_clean_error(path)
     assert reading is None or isinstance(reading, Reading)
 
 
@@ -71,7 +80,7 @@ def test_truncated_or_corrupted_files_give_a_reading_or_a_clean_error(tmp_path, 
         data[position % len(data)] ^= 0xFF
     path = tmp_path / f"broken.{fmt.lower()}"
     path.write_bytes(bytes(data))
-    reading = read_or_clean_error(path)
+    reading = read_file_or_clean_error(path)
     assert reading is None or isinstance(reading, Reading)
 
 

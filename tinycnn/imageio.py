@@ -21,6 +21,7 @@ smaller (`reduce`), it lets a JPEG decoder shrink it as it decodes. Every bad
 input raises `ImageError` with one line that names the file and the problem.
 """
 
+import io
 import os
 import warnings
 
@@ -51,8 +52,10 @@ def load_grayscale(source, reduce=1.0):
     """Read `source` as a grayscale image.
 
     Args:
-        source: a path (str or os.PathLike), a PIL.Image.Image, or a numpy array
-            of shape (H, W), (H, W, 1), (H, W, 3) RGB or (H, W, 4) RGBA.
+        source: a path (str or os.PathLike), a binary file object (read from its
+            start; its `name`, if any, names it in errors: sys.stdin.buffer says
+            <stdin>), a PIL.Image.Image, or a numpy array of shape (H, W), (H, W, 1),
+            (H, W, 3) RGB or (H, W, 4) RGBA.
         reduce: how many times smaller to return it (>= 1), as `shrink` would. A JPEG
             file is decoded straight at 1/2, 1/4 or 1/8 of its size where that is not
             smaller than asked (its decoder drops the fine detail of each 8x8 block),
@@ -72,14 +75,17 @@ def load_grayscale(source, reduce=1.0):
         return _pil_to_gray(source, name, reduce, draft=False)
     if isinstance(source, (str, bytes, os.PathLike)):
         return _load_path(os.fsdecode(source), reduce)
-    raise ImageError(f"{source!r}: expected a path, a PIL image or a numpy array, got {type(source).__name__}")
+    if hasattr(source, "read"):
+        return _load_file(source, reduce)
+    raise ImageError(f"{source!r}: expected a path, a file, a PIL image or a numpy array, got {type(source).__name__}")
 
 
 def jpeg_shape(source):
-    """(H, W) of the image in a JPEG file, upright (after its EXIF rotation), from its header
-    alone; None for any other source, or a file Pillow cannot open (load_grayscale says why).
-    A JPEG file is the one source load_grayscale reads faster when asked for it smaller."""
-    if not isinstance(source, (str, bytes, os.PathLike)):
+    """(H, W) of the image in a JPEG file (a path or a seekable file object), upright (after its
+    EXIF rotation), from its header alone; None for any other source, or a file Pillow cannot open
+    (load_grayscale says why). A JPEG file is the one source load_grayscale reads faster when asked
+    for it smaller. A file that cannot seek is left unread: its header could not be read again."""
+    if not isinstance(source, (str, bytes, os.PathLike)) and not (hasattr(source, "read") and source.seekable()):
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -94,27 +100,43 @@ def jpeg_shape(source):
 
 
 def _load_path(path, reduce=1.0):
-    """Open the file at `path`, check it before decoding, then decode and convert it."""
+    """Check that `path` is a file with something in it, then decode it."""
     if not os.path.exists(path):
         raise ImageError(f"{path}: no such file")
     if os.path.isdir(path):
         raise ImageError(f"{path}: is a directory, not an image file")
     if os.path.getsize(path) == 0:
         raise ImageError(f"{path}: empty file (0 bytes)")
+    return _decode(path, path, reduce)
+
+
+def _load_file(file, reduce=1.0):
+    """Decode a binary file object from its start (Pillow seeks there); one that cannot seek
+    (a pipe) is read whole first, as Pillow must move about in it."""
+    name = str(getattr(file, "name", "") or "<file>")
+    if not file.seekable():
+        file = io.BytesIO(file.read())
+    if file.seek(0, os.SEEK_END) == 0:
+        raise ImageError(f"{name}: empty file (0 bytes)")
+    return _decode(file, name, reduce)
+
+
+def _decode(source, name, reduce):
+    """Open `source` (a path or a file object), check its header, then decode and convert it."""
     with warnings.catch_warnings():
         # Pillow only *warns* between its own limit and twice that; make it an error.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            with Image.open(path) as image:  # reads the header only
-                return _pil_to_gray(image, path, reduce, draft=True)
+            with Image.open(source) as image:  # reads the header only
+                return _pil_to_gray(image, name, reduce, draft=True)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise ImageError(f"{path}: image too large (over Pillow's decompression-bomb limit)") from None
+            raise ImageError(f"{name}: image too large (over Pillow's decompression-bomb limit)") from None
         except UnidentifiedImageError:
-            raise ImageError(f"{path}: not an image file (or a format Pillow cannot read)") from None
+            raise ImageError(f"{name}: not an image file (or a format Pillow cannot read)") from None
         except PermissionError:
-            raise ImageError(f"{path}: permission denied") from None
+            raise ImageError(f"{name}: permission denied") from None
         except OSError as error:
-            raise ImageError(f"{path}: cannot read ({_one_line(error)})") from None
+            raise ImageError(f"{name}: cannot read ({_one_line(error)})") from None
 
 
 def _pil_to_gray(image, name, reduce, draft):

@@ -24,6 +24,7 @@ the paper-recipe weights paper_cnn.npz; given several times, their average.
 
 import argparse
 import functools
+import io
 import json
 import math
 import sys
@@ -108,6 +109,7 @@ SLASH = "a stroke was read as '/' and left out; a 1 written steeply looks the sa
 NOT_DIGIT_WEIGHT = 4.0
 SLANT_TOLERANCE = 0.15  # a line leaning more than this (columns per row) away from MNIST's is also read upright
 ALTERNATIVES = 3  # runner-up labels reported per digit
+STDIN, STDIN_NAME = "-", "<stdin>"  # standard input on the command line (as for cat), and in messages and JSON
 # A phone photo has millions of pixels, but the network sees each digit at 20 px.
 # So an image of over LARGE_IMAGE pixels is first looked at shrunk to
 # PREVIEW_SIDE px across, to measure its digits; if they are taller than
@@ -264,7 +266,7 @@ def upright_masks(found):
 
 
 def read_digits(image, model=None, min_confidence=MIN_CONFIDENCE, method="auto", digits=None, row_readers=None):
-    """Read the digits in `image` (a path, a PIL image or an array); returns a Reading.
+    """Read the digits in `image` (a path, a binary file object, a PIL image or an array); returns a Reading.
 
     digits: how many digits each line should hold, N or (low, high), if known (a roll
     number's length): a line first found with fewer or more is split or joined
@@ -275,7 +277,8 @@ def read_digits(image, model=None, min_confidence=MIN_CONFIDENCE, method="auto",
     model = shipped_model() if model is None else model
     gray, factor, shape = load_at_working_scale(image, method)
     found = segment.segment(gray, method=method, score_fn=make_scorer(model), digits=digits)
-    name = str(image) if isinstance(image, (str, Path)) else getattr(image, "filename", "") or "<image>"
+    name = str(image) if isinstance(image, (str, Path)) else str(getattr(image, "filename", "")
+                                                                   or getattr(image, "name", "") or "<image>")
     read = []
     if found.segments:
         masks = [s.mask for s in found.segments]
@@ -401,8 +404,8 @@ def reading_lead(found, theirs, logits, model, mask):
 
 
 def load_at_working_scale(image, method="auto"):
-    """The image (a path, PIL image or array) as gray (h, w) shrunk by working_scale's factor; the factor;
-    and the image's own (H, W). A JPEG file is decoded twice, each time only as large as needed (see
+    """The image (a path, file object, PIL image or array) as gray (h, w) shrunk by working_scale's factor;
+    the factor; and the image's own (H, W). A JPEG file is decoded twice, each time only as large as needed (see
     imageio.load_grayscale): for the preview, then for reading. Anything else is decoded once, whole."""
     shape = imageio.jpeg_shape(image)
     if shape is None:
@@ -442,15 +445,16 @@ def _scaled_box(box, factor, shape):
     return (x0, y0, x1 - x0, y1 - y0)
 
 
-def draw_boxes(image_path, reading, out_path):
-    """Save the image with a rectangle and the predicted digit on each segment (the paper's Figure 8):
-    green when sure, red when uncertain; a stroke left out as "/" gets a red rectangle and a "/"."""
+def draw_boxes(image, reading, out_path):
+    """Save the image (a path or a binary file object) with a rectangle and the predicted digit on each
+    segment (the paper's Figure 8): green when sure, red when uncertain; a stroke left out as "/" gets a
+    red rectangle and a "/"."""
     from PIL import Image, ImageDraw, ImageFont, ImageOps
 
     from .fileio import atomic_write
 
-    with Image.open(image_path) as image:
-        canvas = ImageOps.exif_transpose(image).convert("RGB")
+    with Image.open(image) as opened:
+        canvas = ImageOps.exif_transpose(opened).convert("RGB")
     draw = ImageDraw.Draw(canvas)
     marks = [(digit.box, str(digit.label), reading.doubts(digit)) for digit in reading.digits]
     for (x, y, w, h), label, doubtful in marks + [(box, "/", True) for box, _ in reading.slashes]:
@@ -464,8 +468,18 @@ def draw_boxes(image_path, reading, out_path):
 
 
 def _boxes_path(boxes, image, several):
-    """--boxes names the PNG for one image; with several images it is a folder for NAME.boxes.png files."""
-    return Path(boxes) / f"{Path(image).stem}.boxes.png" if several else Path(boxes)
+    """--boxes names the PNG for one image; with several images it is a folder for NAME.boxes.png files
+    (stdin.boxes.png for standard input)."""
+    name = "stdin" if image == STDIN else Path(image).stem
+    return Path(boxes) / f"{name}.boxes.png" if several else Path(boxes)
+
+
+def _standard_input():
+    """Standard input read whole, as a file object named <stdin>: Pillow moves about in an image file,
+    and --boxes reads it a second time, where a pipe can be read once, forwards."""
+    data = io.BytesIO(sys.stdin.buffer.read())
+    data.name = STDIN_NAME
+    return data
 
 
 def _report_uncertain(reading, prefix):
@@ -495,7 +509,8 @@ def main(argv=None):
         prog="python -m tinycnn.read", description="Print the handwritten number(s) read from each image.",
         epilog="Exit codes: 0 read; 1 no digits found; 2 bad input or usage; 3 an uncertain reading under --strict. "
                "With several images the worst applies, in the order 2, 3, 1.")
-    parser.add_argument("images", nargs="+", metavar="IMAGE", help="photo or scan (PNG, JPEG, ...)")
+    parser.add_argument("images", nargs="+", metavar="IMAGE",
+                        help=f"photo or scan (PNG, JPEG, ...); {STDIN} reads one from standard input")
     parser.add_argument("--json", action="store_true", help="print one JSON object per image")
     parser.add_argument("--boxes", metavar="OUT.png",
                         help="save the image with each digit's box and label (a folder if several images)")
@@ -514,6 +529,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not 0.0 <= args.min_confidence <= 1.0 or math.isnan(args.min_confidence):
         parser.error(f"--min-confidence must be between 0 and 1, got {args.min_confidence}")
+    if args.images.count(STDIN) > 1:
+        parser.error(f"standard input ({STDIN}) can be read only once")
     several = len(args.images) > 1
     try:
         model = load_models(args.model) if args.model else shipped_model()
@@ -525,11 +542,12 @@ def main(argv=None):
 
     bad = uncertain = empty = False
     for image in args.images:
-        prefix = f"{image}: " if several else ""
+        prefix = f"{STDIN_NAME if image == STDIN else image}: " if several else ""
         try:
-            reading = read_digits(image, model, args.min_confidence, args.threshold, args.digits)
+            source = _standard_input() if image == STDIN else image
+            reading = read_digits(source, model, args.min_confidence, args.threshold, args.digits)
             if args.boxes:
-                draw_boxes(image, reading, _boxes_path(args.boxes, image, several))
+                draw_boxes(source, reading, _boxes_path(args.boxes, image, several))
         except (imageio.ImageError, OSError) as error:
             print(f"error: {error}" if isinstance(error, imageio.ImageError) else f"error: {image}: {error}",
                   file=sys.stderr)
