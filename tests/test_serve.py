@@ -119,7 +119,7 @@ def huge_png():
 
 
 @pytest.mark.parametrize("path, body, headers, status, message", [
-    ("/api/predict", b"not an image", {"Content-Type": "image/png"}, 400, "not an image Pillow can read"),
+    ("/api/predict", b"not an image", {"Content-Type": "image/png"}, 400, "<body>: not an image file"),
     ("/api/predict", truncated_png(), {"Content-Type": "image/png"}, 400, "corrupt or truncated"),
     ("/api/predict", draw.png_bytes(Image.new("L", (280, 280), 255)), {"Content-Type": "image/png"}, 400, "no ink"),
     ("/api/predict", huge_png(), {"Content-Type": "image/png"}, 400, "image too large"),
@@ -160,9 +160,7 @@ def test_read_passes_the_photo_to_the_reader_and_its_answer_back(server, monkeyp
     calls = fake_reader(monkeypatch)
     assert post_image(server, "/api/read", draw_seven()) == (200, FAKE_READING)
     (image, model), = calls
-    assert isinstance(image, Image.Image) and image.size == (280, 280) and model is server.model
-    assert send(server, "/api/read", b"junk", {"Content-Type": "image/jpeg"})[0] == 400
-    assert len(calls) == 1
+    assert image.read() == draw.png_bytes(draw_seven()) and image.name == "<body>" and model is server.model
 
 
 @pytest.mark.parametrize("error, status, message", [
@@ -184,6 +182,13 @@ def test_read_with_the_real_reader(server, mnist_data):
     status, answer = post_image(server, "/api/read", number_image(mnist_data, "307"))
     assert status == 200 and answer["text"] == "307" and len(answer["digits"]) == 3
     assert [d["box"][0] < e["box"][0] for d, e in zip(answer["digits"], answer["digits"][1:])] == [True, True]
+    photo = io.BytesIO()
+    number_image(mnist_data, "307").resize((2400, 1200)).save(photo, "JPEG", quality=90)  # boxes in its own pixels
+    status, answer = send(server, "/api/read", photo.getvalue(), {"Content-Type": "image/jpeg"})
+    assert status == 200 and answer["text"] == "307" and answer["digits"][-1]["box"][0] > 1200
+    for body, words in ((b"junk", "<body>: not an image file"), (huge_png(), "<body>: image too large")):
+        status, answer = send(server, "/api/read", body, {"Content-Type": "image/png"})
+        assert status == 400 and answer["error"].startswith(words)
 
 
 # --- the command -----------------------------------------------------------------------------------

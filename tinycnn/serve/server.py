@@ -19,16 +19,13 @@ import io
 import json
 import sys
 import threading
-import warnings
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from urllib.parse import urlsplit
 
-from PIL import Image, UnidentifiedImageError
-
 from .. import draw
 from ..explain import DEFAULT_MODEL, activations, to_model_input
-from ..imageio import MAX_PIXELS, load_grayscale
+from ..imageio import load_grayscale
 from ..model import ModelFileError, load_model
 
 MAX_BODY = 10 * 1024 * 1024  # bytes: a phone photo fits, a runaway upload does not
@@ -43,24 +40,19 @@ class RequestError(Exception):
         self.status = status
 
 
-def open_image(body):
-    """The bytes of an image file -> a PIL image (header read, pixels decoded later).
-    Raises RequestError(400) if Pillow cannot read it or it has over MAX_PIXELS pixels."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # MAX_PIXELS is stricter
-            image = Image.open(io.BytesIO(body))
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as error:
-        raise RequestError(400, f"the body is not an image Pillow can read ({type(error).__name__})") from None
-    if image.width * image.height > MAX_PIXELS:
-        raise RequestError(400, f"image too large ({image.width}x{image.height}, limit {MAX_PIXELS} pixels)")
-    return image
+def body_file(body):
+    """The bytes of an image file as a file object named <body>: imageio checks it (its size before
+    decoding, decompression bombs, corrupt data) and names it so in one line, and the reader decodes a
+    JPEG photo only as large as it needs."""
+    file = io.BytesIO(body)
+    file.name = "<body>"
+    return file
 
 
 def predict(server, body):
     """A drawing -> the prediction, its probabilities, the 28x28 input and the first layer's maps."""
     try:
-        image = to_model_input(load_grayscale(open_image(body)))
+        image = to_model_input(load_grayscale(body_file(body)))
     except ValueError as error:  # an ImageError, or no ink on the canvas
         raise RequestError(400, str(error)) from None
     with server.lock:
@@ -78,10 +70,9 @@ def read(server, body):
     """A photo of a number -> the reader's answer (tinycnn.read), as JSON."""
     from ..read import read_digits  # imported on first use: the drawing mode does not need it
 
-    image = open_image(body)
     try:
         with server.lock:
-            return read_digits(image, model=server.reader_model).to_dict()
+            return read_digits(body_file(body), model=server.reader_model).to_dict()
     except ModelFileError as error:  # the server's fault, not the photo's
         raise RequestError(500, f"the reader's model cannot be loaded: {error}") from None
     except ValueError as error:  # ImageError and the reader's own complaints about the photo
