@@ -4,6 +4,8 @@
 
     $ python -m tinycnn.read examples/6186765629.png
     6186765629
+    $ cat examples/6186765629.png | python -m tinycnn.read -     # "-": standard input
+    6186765629
 
 `read_digits(image_or_path)` returns a `Reading` with the text, one string per
 line, and every digit's box, probability and runner-up labels. Blobs of touching
