@@ -262,6 +262,13 @@ class Pipe(io.RawIOBase):
         return self.data.readinto(buffer)
 
 
+class ReadOnly:
+    """An object with nothing but read(), as duck typing allows."""
+
+    def __init__(self, data):
+        self.read = io.BytesIO(data).read
+
+
 def named(data, name):
     file = io.BytesIO(data)
     file.name = name
@@ -282,6 +289,8 @@ def test_a_file_object_reads_as_its_file_does(tmp_path):
     assert jpeg_shape(io.BytesIO((tmp_path / "page.jpg").read_bytes())) == (600, 800)
     pipe = Pipe((tmp_path / "page.jpg").read_bytes())
     assert jpeg_shape(pipe) is None and pipe.data.tell() == 0  # its header could not be read again: left unread
+    reader = ReadOnly((tmp_path / "page.jpg").read_bytes())  # nothing but read(): no seekable() to ask
+    assert jpeg_shape(reader) is None and np.array_equal(load_grayscale(reader), load_grayscale(tmp_path / "page.jpg"))
 
 
 def test_a_bad_file_object_is_named_in_one_line():

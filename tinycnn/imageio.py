@@ -85,7 +85,7 @@ def jpeg_shape(source):
     EXIF rotation), from its header alone; None for any other source, or a file Pillow cannot open
     (load_grayscale says why). A JPEG file is the one source load_grayscale reads faster when asked
     for it smaller. A file that cannot seek is left unread: its header could not be read again."""
-    if not isinstance(source, (str, bytes, os.PathLike)) and not (hasattr(source, "read") and source.seekable()):
+    if not isinstance(source, (str, bytes, os.PathLike)) and not (hasattr(source, "read") and _seekable(source)):
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -114,11 +114,16 @@ def _load_file(file, reduce=1.0):
     """Decode a binary file object from its start (Pillow seeks there); one that cannot seek
     (a pipe) is read whole first, as Pillow must move about in it."""
     name = str(getattr(file, "name", "") or "<file>")
-    if not file.seekable():
+    if not _seekable(file):
         file = io.BytesIO(file.read())
     if file.seek(0, os.SEEK_END) == 0:
         raise ImageError(f"{name}: empty file (0 bytes)")
     return _decode(file, name, reduce)
+
+
+def _seekable(file):
+    """True for a file object that can seek (one with nothing but `read` cannot)."""
+    return callable(getattr(file, "seekable", None)) and file.seekable()
 
 
 def _decode(source, name, reduce):
