@@ -544,14 +544,15 @@ def main(argv=None):
 
     bad = uncertain = empty = False
     for image in args.images:
-        prefix = f"{STDIN_NAME if image == STDIN else image}: " if several else ""
+        name = STDIN_NAME if image == STDIN else image
+        prefix = f"{name}: " if several else ""
         try:
             source = _standard_input() if image == STDIN else image
             reading = read_digits(source, model, args.min_confidence, args.threshold, args.digits)
             if args.boxes:
                 draw_boxes(source, reading, _boxes_path(args.boxes, image, several))
         except (imageio.ImageError, OSError) as error:
-            print(f"error: {error}" if isinstance(error, imageio.ImageError) else f"error: {image}: {error}",
+            print(f"error: {error}" if isinstance(error, imageio.ImageError) else f"error: {name}: {error}",
                   file=sys.stderr)
             bad = True
             continue
