@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tinycnn.imageio import MAX_PIXELS, ImageError, jpeg_shape, load_grayscale, shrink
+from tinycnn.imageio import MAX_PIXELS, ImageError, jpeg_shape, load_grayscale, named_bytes, shrink
 
 from drawing import sideways_jpeg
 
@@ -269,12 +269,6 @@ class ReadOnly:
         self.read = io.BytesIO(data).read
 
 
-def named(data, name):
-    file = io.BytesIO(data)
-    file.name = name
-    return file
-
-
 def test_a_file_object_reads_as_its_file_does(tmp_path):
     Image.fromarray(smooth_page(600, 800)).save(tmp_path / "page.jpg", quality=95)
     Image.fromarray(smooth_page(30, 40)).save(tmp_path / "page.png")
@@ -294,9 +288,9 @@ def test_a_file_object_reads_as_its_file_does(tmp_path):
 
 
 def test_a_bad_file_object_is_named_in_one_line():
-    assert_one_line_error(named(b"", "<stdin>"), "<stdin>", "empty")
+    assert_one_line_error(named_bytes(b"", "<stdin>"), "<stdin>", "empty")
     assert_one_line_error(Pipe(b""), "<file>", "empty")
-    assert_one_line_error(named(b"these are my marks", "<stdin>"), "<stdin>", "not an image")
+    assert_one_line_error(named_bytes(b"these are my marks", "<stdin>"), "<stdin>", "not an image")
     buffer = io.BytesIO()
     Image.fromarray(smooth_page(64, 64)).save(buffer, "PNG")
-    assert_one_line_error(named(buffer.getvalue()[:200], "scan.png"), "scan.png", "corrupt or truncated")
+    assert_one_line_error(named_bytes(buffer.getvalue()[:200], "scan.png"), "scan.png", "corrupt or truncated")

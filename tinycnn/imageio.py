@@ -80,6 +80,14 @@ def load_grayscale(source, reduce=1.0):
     raise ImageError(f"{source!r}: expected a path, a file, a PIL image or a numpy array, got {type(source).__name__}")
 
 
+def named_bytes(data, name):
+    """The bytes of an image file as a binary file object that load_grayscale names `name` in its
+    messages (standard input as <stdin>, an upload as <body>)."""
+    file = io.BytesIO(data)
+    file.name = name
+    return file
+
+
 def jpeg_shape(source):
     """(H, W) of the image in a JPEG file (a path or a seekable file object), upright (after its
     EXIF rotation), from its header alone; None for any other source, or a file Pillow cannot open

@@ -26,7 +26,6 @@ the paper-recipe weights paper_cnn.npz; given several times, their average.
 
 import argparse
 import functools
-import io
 import json
 import math
 import sys
@@ -479,9 +478,7 @@ def _boxes_path(boxes, image, several):
 def _standard_input():
     """Standard input read whole, as a file object named <stdin>: Pillow moves about in an image file,
     and --boxes reads it a second time, where a pipe can be read once, forwards."""
-    data = io.BytesIO(sys.stdin.buffer.read())
-    data.name = STDIN_NAME
-    return data
+    return imageio.named_bytes(sys.stdin.buffer.read(), STDIN_NAME)
 
 
 def _report_uncertain(reading, prefix):

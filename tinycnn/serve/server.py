@@ -15,7 +15,6 @@ threads, but the layers keep their last input for backward, so one model must no
 forward passes at once: a lock takes them one at a time.
 """
 
-import io
 import json
 import sys
 import threading
@@ -25,7 +24,7 @@ from urllib.parse import urlsplit
 
 from .. import draw
 from ..explain import DEFAULT_MODEL, activations, to_model_input
-from ..imageio import load_grayscale
+from ..imageio import load_grayscale, named_bytes
 from ..model import ModelFileError, load_model
 
 MAX_BODY = 10 * 1024 * 1024  # bytes: a phone photo fits, a runaway upload does not
@@ -44,9 +43,7 @@ def body_file(body):
     """The bytes of an image file as a file object named <body>: imageio checks it (its size before
     decoding, decompression bombs, corrupt data) and names it so in one line, and the reader decodes a
     JPEG photo only as large as it needs."""
-    file = io.BytesIO(body)
-    file.name = "<body>"
-    return file
+    return named_bytes(body, "<body>")
 
 
 def predict(server, body):
